@@ -1,0 +1,864 @@
+#!/usr/bin/env bash
+# net.sh: the dom0 side of a Xen guest's network, as one command that can be
+# undone: a bridge with an address on the dom0/domU LAN, IPv4 forwarding, and
+# NAT from that LAN out of an uplink.  See net.sh(8) and docs/networking.md.
+#
+# usage: net.sh [-c CONF] up|down|status|check [GUEST_IP]|guest-config [GUEST_IP]
+#
+#   up            create what is missing, record what was added
+#   down          remove exactly what 'up' recorded, nothing else
+#   status        a table of what exists; exit 0 healthy, 1 not
+#   check [IP]    exit 0 if bridge, forwarding and rules are in place
+#                 (and the guest at IP answers ping), 1 if not
+#   guest-config  the guest's address, route and resolver, and the
+#                 vif = [...] line for its xl config
+#
+# CONF is read, never sourced: -c CONF, else /etc/hetmig/net.conf when it
+# exists, else configs/net.conf of this tree.  HETMIG_STATE_DIR (default
+# /var/lib/hetmig/net) holds the record of what 'up' added.
+#
+# Exit status: 0 success or healthy, 1 unhealthy, 2 usage or input error.
+
+set -euo pipefail
+
+PROG=net.sh
+# shellcheck source=scripts/lib/common.sh
+. "${BASH_SOURCE[0]%/*}/lib/common.sh"
+
+TREE_CONF="${BASH_SOURCE[0]%/*}/../configs/net.conf"
+ETC_CONF=/etc/hetmig/net.conf
+STATE_DIR=${HETMIG_STATE_DIR:-/var/lib/hetmig/net}
+STATE_FILE="$STATE_DIR/net.state"
+LOCK_FILE="$STATE_DIR/lock"
+FORWARD_SYSCTL=/proc/sys/net/ipv4/ip_forward
+
+KNOWN_KEYS=(BRIDGE LAN DOM0_ADDR UPLINK GUEST_DNS GUEST_ADDR GUEST_IF BRIDGE_TOOL)
+REQUIRED_KEYS=(BRIDGE LAN DOM0_ADDR UPLINK GUEST_DNS)
+
+declare -A CONF=()      # key -> value, as read from CONF_FILE
+declare -A CONF_LINE=() # key -> line number in CONF_FILE
+CONF_FILE=
+
+# Derived from CONF by conf_check.
+LAN_NET=0    # LAN's network address as an integer
+LAN_PFX=0    # LAN's prefix length
+DOM0_CIDR=   # DOM0_ADDR/LAN_PFX, as it goes on the bridge
+GUEST_IP=    # the guest's address for guest-config
+UPLINK_DEV=  # UPLINK with 'auto' resolved, set by uplink_resolve
+
+STATE=()       # records of what 'up' added, one per line of STATE_FILE
+UP_FIRST=-1    # index in STATE of this run's first record while 'up' runs
+LOCKED=0
+
+usage() {
+	cat <<EOF
+usage: $PROG [-c CONF] up|down|status|check [GUEST_IP]|guest-config [GUEST_IP]
+EOF
+}
+
+# --- IPv4 arithmetic -------------------------------------------------------
+
+# is_ip4 STR: true if STR is a dotted quad without leading zeros.
+is_ip4() {
+	local o
+	o='(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+	[[ $1 =~ ^$o\.$o\.$o\.$o$ ]]
+}
+
+# ip4_int ADDR: print ADDR (already checked with is_ip4) as an integer.
+ip4_int() {
+	local a b c d
+	IFS=. read -r a b c d <<<"$1"
+	printf '%d\n' "$(((a << 24) | (b << 16) | (c << 8) | d))"
+}
+
+# int_ip4 N: print the integer N as a dotted quad.
+int_ip4() {
+	printf '%d.%d.%d.%d\n' "$((($1 >> 24) & 255))" "$((($1 >> 16) & 255))" \
+		"$((($1 >> 8) & 255))" "$(($1 & 255))"
+}
+
+# net_overlap N1 P1 N2 P2: true if the networks N1/P1 and N2/P2 (integers
+# and prefix lengths) share an address, i.e. one contains the other.
+net_overlap() {
+	local p
+	p=$(($2 < $4 ? $2 : $4))
+	(($1 >> (32 - p) == $3 >> (32 - p)))
+}
+
+# lan_bcast: print the broadcast address of LAN as an integer.
+lan_bcast() {
+	printf '%d\n' "$((LAN_NET | ((1 << (32 - LAN_PFX)) - 1)))"
+}
+
+# --- the configuration file ------------------------------------------------
+
+# conf_where KEY: "FILE:LINE" of KEY, for messages.
+conf_where() {
+	printf '%s:%s\n' "$CONF_FILE" "${CONF_LINE[$1]:-?}"
+}
+
+# conf_read FILE: read KEY=value lines into CONF.  Blank lines and lines
+# starting with # are skipped; a value is one word, or is quoted with ' or "
+# (no expansion of any kind happens); KEY must be a known key, set once.
+conf_read() {
+	local file
+	local line
+	local n
+	local key
+	local val
+	local k
+	local known
+	file=$1
+	CONF_FILE=$file
+	if ! [ -f "$file" ] || ! [ -r "$file" ]; then
+		die "cannot read config '$file'"
+	fi
+	n=0
+	while IFS= read -r line || [ -n "$line" ]; do
+		n=$((n + 1))
+		line=${line#"${line%%[![:space:]]*}"}
+		line=${line%"${line##*[![:space:]]}"}
+		case $line in
+		'' | '#'*) continue ;;
+		esac
+		[[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] ||
+			die "$file:$n: malformed line (want KEY=value): '$line'"
+		key=${BASH_REMATCH[1]}
+		val=${BASH_REMATCH[2]}
+		if [[ $val =~ ^\"([^\"\\\$\`]*)\"([[:space:]]+#.*)?$ ]] ||
+			[[ $val =~ ^\'([^\']*)\'([[:space:]]+#.*)?$ ]] ||
+			[[ $val =~ ^([^[:space:]\"\'\\\$\`\;\&\|\<\>\(\)#]*)([[:space:]]+#.*)?$ ]]; then
+			val=${BASH_REMATCH[1]}
+		else
+			die "$file:$n: malformed value for $key (one word, or quoted, no \$ or \`): '$val'"
+		fi
+		known=0
+		for k in "${KNOWN_KEYS[@]}"; do
+			[ "$k" = "$key" ] && known=1
+		done
+		[ "$known" -eq 1 ] || die "$file:$n: unknown key '$key'"
+		[ -z "${CONF_LINE[$key]:-}" ] ||
+			die "$file:$n: '$key' already set on line ${CONF_LINE[$key]}"
+		CONF[$key]=$val
+		CONF_LINE[$key]=$n
+	done <"$file"
+	for k in "${REQUIRED_KEYS[@]}"; do
+		[ -n "${CONF[$k]:-}" ] || die "$file: '$k' is not set"
+	done
+}
+
+# valid_ifname NAME: true if NAME can be a Linux interface name.
+valid_ifname() {
+	[[ $1 =~ ^[A-Za-z0-9_.-]{1,15}$ ]] && [ "$1" != . ] && [ "$1" != .. ]
+}
+
+# conf_host KEY: die unless CONF[KEY] is a host address inside LAN.
+conf_host() {
+	local a
+	local i
+	a=${CONF[$1]}
+	is_ip4 "$a" || die "$(conf_where "$1"): $1 '$a' is not an IPv4 address"
+	i=$(ip4_int "$a")
+	net_overlap "$i" 32 "$LAN_NET" "$LAN_PFX" ||
+		die "$(conf_where "$1"): $1 '$a' is not inside LAN '${CONF[LAN]}'"
+	if [ "$i" -eq "$LAN_NET" ] || [ "$i" -eq "$(lan_bcast)" ]; then
+		die "$(conf_where "$1"): $1 '$a' is the network or broadcast address of '${CONF[LAN]}'"
+	fi
+}
+
+# conf_check: validate every value of CONF and set the derived globals.
+# Nothing on the system is looked at here: see preflight for that.
+conf_check() {
+	local v
+	local a
+	local dns
+	v=${CONF[BRIDGE]}
+	valid_ifname "$v" || die "$(conf_where BRIDGE): BRIDGE '$v' is not an interface name"
+	v=${CONF[UPLINK]}
+	[ "$v" = auto ] || valid_ifname "$v" ||
+		die "$(conf_where UPLINK): UPLINK '$v' is not an interface name or 'auto'"
+	[ "$v" != "${CONF[BRIDGE]}" ] ||
+		die "$(conf_where UPLINK): UPLINK '$v' is the bridge itself"
+
+	v=${CONF[LAN]}
+	a=${v%/*}
+	LAN_PFX=${v#*/}
+	if [ "$a" = "$v" ] || ! is_ip4 "$a" || ! [[ $LAN_PFX =~ ^[1-9][0-9]?$ ]] ||
+		((LAN_PFX < 8 || LAN_PFX > 30)); then
+		die "$(conf_where LAN): LAN '$v' is not an IPv4 network with a /8 to /30 prefix"
+	fi
+	LAN_NET=$(ip4_int "$a")
+	if ((LAN_NET & ((1 << (32 - LAN_PFX)) - 1))); then
+		die "$(conf_where LAN): LAN '$v' has host bits set (did you mean '$(int_ip4 $((LAN_NET >> (32 - LAN_PFX) << (32 - LAN_PFX))))/$LAN_PFX'?)"
+	fi
+
+	conf_host DOM0_ADDR
+	DOM0_CIDR="${CONF[DOM0_ADDR]}/$LAN_PFX"
+	if [ -n "${CONF[GUEST_ADDR]:-}" ]; then
+		conf_host GUEST_ADDR
+		[ "${CONF[GUEST_ADDR]}" != "${CONF[DOM0_ADDR]}" ] ||
+			die "$(conf_where GUEST_ADDR): GUEST_ADDR is DOM0_ADDR"
+		GUEST_IP=${CONF[GUEST_ADDR]}
+	fi
+
+	if [ "${CONF[GUEST_DNS]}" != auto ]; then
+		IFS=', ' read -ra dns <<<"${CONF[GUEST_DNS]}"
+		[ "${#dns[@]}" -gt 0 ] || die "$(conf_where GUEST_DNS): GUEST_DNS is empty"
+		for a in "${dns[@]}"; do
+			is_ip4 "$a" || die "$(conf_where GUEST_DNS): GUEST_DNS '$a' is not an IPv4 address"
+		done
+	fi
+	v=${CONF[GUEST_IF]:=eth0}
+	valid_ifname "$v" || die "$(conf_where GUEST_IF): GUEST_IF '$v' is not an interface name"
+	v=${CONF[BRIDGE_TOOL]:=ip}
+	case $v in
+	ip | brctl) ;;
+	*) die "$(conf_where BRIDGE_TOOL): BRIDGE_TOOL '$v' is not 'ip' or 'brctl'" ;;
+	esac
+}
+
+# conf_load FILE: the config named by -c, or the default one, read and checked.
+conf_load() {
+	local file
+	file=$1
+	if [ -z "$file" ]; then
+		if [ -e "$ETC_CONF" ]; then
+			file=$ETC_CONF
+		else
+			file=$TREE_CONF
+		fi
+	fi
+	conf_read "$file"
+	conf_check
+}
+
+# --- looking at the system -------------------------------------------------
+
+link_exists() {
+	ip link show dev "$1" >/dev/null 2>&1
+}
+
+is_bridge() {
+	[[ $(ip -d -o link show dev "$1" 2>/dev/null) =~ [[:space:]]bridge[[:space:]] ]]
+}
+
+# link_is_up DEV: true if DEV is administratively up (UP among its flags).
+link_is_up() {
+	local re
+	re='<([A-Z0-9_,-]*,)?UP[,>]'
+	[[ $(ip -o link show dev "$1" 2>/dev/null) =~ $re ]]
+}
+
+# bridge_ports BR: print the ports enslaved to BR, space separated.
+bridge_ports() {
+	local line
+	local ports
+	ports=()
+	while read -r _ line _; do
+		line=${line%:}
+		ports+=("${line%@*}")
+	done < <(ip -o link show master "$1" 2>/dev/null)
+	printf '%s\n' "${ports[*]}"
+}
+
+# addr_owner CIDR: print the interface that holds the address of CIDR (as
+# "ADDR/PFX DEV"), if any.
+addr_owner() {
+	local dev
+	local a
+	while read -r _ dev _ a _; do
+		if [ "${a%/*}" = "${1%/*}" ]; then
+			printf '%s %s\n' "$a" "$dev"
+			return 0
+		fi
+	done < <(ip -4 -o addr show)
+}
+
+has_addr() {
+	local owner
+	owner=$(addr_owner "$2")
+	[ "$owner" = "$2 $1" ]
+}
+
+forwarding() {
+	local v
+	read -r v <"$FORWARD_SYSCTL"
+	printf '%s\n' "$v"
+}
+
+# uplink_resolve: set UPLINK_DEV from UPLINK; with 'auto', the device of the
+# first default route.  Returns 1 (UPLINK_DEV empty) when there is none.
+uplink_resolve() {
+	local words
+	local i
+	UPLINK_DEV=
+	if [ "${CONF[UPLINK]}" != auto ]; then
+		UPLINK_DEV=${CONF[UPLINK]}
+		return 0
+	fi
+	read -ra words < <(ip -4 -o route show default 2>/dev/null) || return 1
+	for ((i = 0; i + 1 < ${#words[@]}; i++)); do
+		if [ "${words[i]}" = dev ]; then
+			UPLINK_DEV=${words[i + 1]}
+			return 0
+		fi
+	done
+	return 1
+}
+
+# The three rules, as words after "iptables -t TABLE -A": TABLE CHAIN SPEC...
+rule_nat() {
+	RULE=(nat POSTROUTING -s "${CONF[LAN]}" -o "$UPLINK_DEV" -j MASQUERADE)
+}
+rule_fwd_out() {
+	RULE=(filter FORWARD -i "${CONF[BRIDGE]}" -o "$UPLINK_DEV" -s "${CONF[LAN]}" -j ACCEPT)
+}
+rule_fwd_back() {
+	RULE=(filter FORWARD -i "$UPLINK_DEV" -o "${CONF[BRIDGE]}" -d "${CONF[LAN]}"
+		-m conntrack --ctstate "RELATED,ESTABLISHED" -j ACCEPT)
+}
+RULES=(rule_nat rule_fwd_out rule_fwd_back)
+
+# rule_present TABLE CHAIN SPEC...: true if iptables -C finds the rule.
+rule_present() {
+	local table
+	local chain
+	table=$1
+	chain=$2
+	shift 2
+	iptables -w -t "$table" -C "$chain" "$@" >/dev/null 2>&1
+}
+
+# route_overlap: print the first route of the main table whose destination
+# overlaps LAN, except routes through the bridge itself and the default route.
+route_overlap() {
+	local line
+	local words
+	local dst
+	local n
+	local p
+	while IFS= read -r line; do
+		read -ra words <<<"$line"
+		[[ " $line " == *" dev ${CONF[BRIDGE]} "* ]] && continue
+		dst=${words[0]}
+		case $dst in
+		unicast | unreachable | blackhole | prohibit | throw | local | broadcast | multicast | anycast)
+			dst=${words[1]:-}
+			;;
+		esac
+		[ "$dst" = default ] && continue
+		[[ $dst == */* ]] || dst="$dst/32"
+		is_ip4 "${dst%/*}" || continue
+		n=$(ip4_int "${dst%/*}")
+		p=${dst#*/}
+		if net_overlap "$n" "$p" "$LAN_NET" "$LAN_PFX"; then
+			printf '%s\n' "$line"
+			return 0
+		fi
+	done < <(ip -4 -o route show table main)
+}
+
+# preflight: every check of the system that 'up' needs, before it changes
+# anything: root, the tools, the uplink, the bridge, the address, the routes.
+preflight() {
+	local br
+	local owner
+	local r
+	need_root
+	need_cmd ip iproute2
+	need_cmd iptables iptables
+	[ "${CONF[BRIDGE_TOOL]}" != brctl ] || need_cmd brctl bridge-utils
+	[ -r "$FORWARD_SYSCTL" ] || die "cannot read '$FORWARD_SYSCTL': is /proc mounted?"
+	br=${CONF[BRIDGE]}
+	uplink_resolve ||
+		die "UPLINK is 'auto' but there is no default route: set UPLINK in '$CONF_FILE'"
+	link_exists "$UPLINK_DEV" || die "uplink '$UPLINK_DEV' not found"
+	[ "$UPLINK_DEV" != "$br" ] || die "uplink '$UPLINK_DEV' is the bridge itself"
+	if link_exists "$br" && ! is_bridge "$br"; then
+		die "'$br' exists and is not a bridge"
+	fi
+	owner=$(addr_owner "$DOM0_CIDR")
+	if [ -n "$owner" ] && [ "$owner" != "$DOM0_CIDR $br" ]; then
+		die "address '${CONF[DOM0_ADDR]}' is already in use as '${owner% *}' on '${owner#* }'"
+	fi
+	r=$(route_overlap)
+	[ -z "$r" ] || die "LAN '${CONF[LAN]}' overlaps the route '$r'"
+}
+
+# --- the record of what 'up' added -----------------------------------------
+#
+# One record a line, words separated by spaces, undone in reverse order:
+#   bridge BR ip|brctl        the bridge was created
+#   addr BR ADDR/PFX          the address was added to BR
+#   up BR                     BR was set up
+#   sysctl ip_forward OLD     forwarding was OLD and set to 1
+#   rule TABLE CHAIN SPEC...  the rule was appended
+
+state_load() {
+	local line
+	local n
+	STATE=()
+	[ -e "$STATE_FILE" ] || return 0
+	n=0
+	while IFS= read -r line || [ -n "$line" ]; do
+		n=$((n + 1))
+		case $line in
+		'' | '#'*) continue ;;
+		bridge\ * | addr\ * | up\ * | sysctl\ * | rule\ *) STATE+=("$line") ;;
+		*) die "$STATE_FILE:$n: unknown record '$line'" ;;
+		esac
+	done <"$STATE_FILE"
+}
+
+state_save() {
+	if [ "${#STATE[@]}" -eq 0 ]; then
+		rm -f -- "$STATE_FILE"
+		return 0
+	fi
+	{
+		printf '# what "net.sh up" added; "net.sh down" removes it, last first\n'
+		printf '%s\n' "${STATE[@]}"
+	} >"$STATE_FILE.tmp"
+	mv -f -- "$STATE_FILE.tmp" "$STATE_FILE"
+}
+
+# recorded WORDS...: true if the record is in STATE.
+recorded() {
+	local r
+	for r in "${STATE[@]}"; do
+		[ "$r" = "$*" ] && return 0
+	done
+	return 1
+}
+
+# record WORDS...: add a record and write the state file at once, so that a
+# run that dies leaves a record 'down' can use.
+record() {
+	recorded "$@" || STATE+=("$*")
+	state_save
+}
+
+lock_take() {
+	mkdir -p -- "$STATE_DIR" || die "cannot create state directory '$STATE_DIR'"
+	if ! (set -C && printf '%s\n' "$$" >"$LOCK_FILE") 2>/dev/null; then
+		die "'$LOCK_FILE' exists: another net.sh is running (remove the file if not)"
+	fi
+	LOCKED=1
+}
+
+# on_exit STATUS: undo what a failed 'up' added in this run, then drop the
+# lock, then exit with STATUS.
+on_exit() {
+	local rc
+	local i
+	local words
+	rc=$1
+	set +e
+	if [ "$rc" -ne 0 ] && [ "$UP_FIRST" -ge 0 ]; then
+		for ((i = ${#STATE[@]} - 1; i >= UP_FIRST; i--)); do
+			read -ra words <<<"${STATE[i]}"
+			undo "${words[@]}" || warn "could not undo '${STATE[i]}'"
+		done
+		STATE=("${STATE[@]:0:UP_FIRST}")
+		state_save
+		warn "'up' failed: what it had added is removed"
+	fi
+	[ "$LOCKED" -eq 0 ] || rm -f -- "$LOCK_FILE"
+	exit "$rc"
+}
+
+# act WHAT CMD...: run CMD; if it fails, say "cannot WHAT" with the first
+# line CMD wrote on stderr, and return 1.  It never exits, so that undoing
+# can go on past a failure.
+act() {
+	local what
+	local err
+	what=$1
+	shift
+	if ! err=$("$@" 2>&1 >/dev/null); then
+		printf '%s: cannot %s: %s\n' "$PROG" "$what" "${err%%$'\n'*}" >&2
+		return 1
+	fi
+}
+
+# must WHAT CMD...: act, and exit 2 if it fails ('up' then undoes its work).
+must() {
+	act "$@" || exit 2
+}
+
+# undo RECORD-WORDS...: remove one thing 'up' added, if it is still there.
+undo() {
+	local table
+	local chain
+	case $1 in
+	bridge)
+		link_exists "$2" || return 0
+		if [ "${3:-ip}" = brctl ]; then
+			act "set '$2' down" ip link set dev "$2" down &&
+				act "delete bridge '$2'" brctl delbr "$2"
+		else
+			act "delete bridge '$2'" ip link del dev "$2"
+		fi
+		;;
+	addr)
+		has_addr "$2" "$3" || return 0
+		act "remove '$3' from '$2'" ip addr del "$3" dev "$2"
+		;;
+	up)
+		link_exists "$2" || return 0
+		act "set '$2' down" ip link set dev "$2" down
+		;;
+	sysctl)
+		[ "$2" = ip_forward ] && [[ $3 =~ ^[0-9]$ ]] || return 1
+		printf '%s\n' "$3" >"$FORWARD_SYSCTL"
+		;;
+	rule)
+		table=$2
+		chain=$3
+		shift 3
+		rule_present "$table" "$chain" "$@" || return 0
+		act "delete rule '-t $table -A $chain $*'" iptables -w -t "$table" -D "$chain" "$@"
+		;;
+	*)
+		return 1
+		;;
+	esac
+}
+
+# --- subcommands -----------------------------------------------------------
+
+cmd_up() {
+	local br
+	local f
+	local added
+	br=${CONF[BRIDGE]}
+	preflight
+	lock_take
+	state_load
+	UP_FIRST=${#STATE[@]}
+	added=0
+
+	if ! link_exists "$br"; then
+		if [ "${CONF[BRIDGE_TOOL]}" = brctl ]; then
+			must "create bridge '$br'" brctl addbr "$br"
+			record bridge "$br" brctl
+			must "set forward delay of '$br'" brctl setfd "$br" 0
+		else
+			must "create bridge '$br'" ip link add name "$br" type bridge forward_delay 0
+			record bridge "$br" ip
+		fi
+		say "created bridge '$br'"
+		added=$((added + 1))
+	fi
+	if ! has_addr "$br" "$DOM0_CIDR"; then
+		must "add '$DOM0_CIDR' to '$br'" ip addr add "$DOM0_CIDR" brd + dev "$br"
+		record addr "$br" "$DOM0_CIDR"
+		say "added '$DOM0_CIDR' to '$br'"
+		added=$((added + 1))
+	fi
+	if ! link_is_up "$br"; then
+		must "set '$br' up" ip link set dev "$br" up
+		record up "$br"
+		say "set '$br' up"
+		added=$((added + 1))
+	fi
+	f=$(forwarding)
+	if [ "$f" != 1 ]; then
+		printf '1\n' >"$FORWARD_SYSCTL" || die "cannot write '$FORWARD_SYSCTL'"
+		record sysctl ip_forward "$f"
+		say "enabled IPv4 forwarding"
+		added=$((added + 1))
+	fi
+	for f in "${RULES[@]}"; do
+		"$f"
+		if ! rule_present "${RULE[@]}"; then
+			must "add rule '-t ${RULE[0]} -A ${RULE[*]:1}'" \
+				iptables -w -t "${RULE[0]}" -A "${RULE[@]:1}"
+			record rule "${RULE[@]}"
+			say "added rule '-t ${RULE[0]} -A ${RULE[*]:1}'"
+			added=$((added + 1))
+		fi
+	done
+	UP_FIRST=-1
+	if [ "$added" -eq 0 ]; then
+		say "nothing to do: '$br' and NAT out of '$UPLINK_DEV' already in place"
+	fi
+}
+
+cmd_down() {
+	local i
+	local words
+	local ports
+	local left
+	need_root
+	need_cmd ip iproute2
+	need_cmd iptables iptables
+	lock_take
+	state_load
+	if [ "${#STATE[@]}" -eq 0 ]; then
+		say "nothing to do: no record of 'up' in '$STATE_DIR'"
+		return 0
+	fi
+	# A bridge that still carries a guest stays, and so does everything else.
+	for i in "${STATE[@]}"; do
+		read -ra words <<<"$i"
+		if [ "${words[0]}" = bridge ] && link_exists "${words[1]}"; then
+			ports=$(bridge_ports "${words[1]}")
+			[ -z "$ports" ] ||
+				die "bridge '${words[1]}' still has ports ($ports): stop or detach the guests first"
+		fi
+	done
+	left=()
+	for ((i = ${#STATE[@]} - 1; i >= 0; i--)); do
+		read -ra words <<<"${STATE[i]}"
+		if undo "${words[@]}"; then
+			say "undid '${STATE[i]}'"
+		else
+			left=("${STATE[i]}" "${left[@]}")
+		fi
+	done
+	STATE=("${left[@]}")
+	state_save
+	[ "${#left[@]}" -eq 0 ] ||
+		die "${#left[@]} record(s) could not be undone; they stay in '$STATE_FILE'"
+}
+
+# probe_by RECORD-WORDS...: print " (added by net.sh up)" if that is recorded.
+probe_by() {
+	if recorded "$@"; then
+		printf ' (added by net.sh up)'
+	fi
+}
+
+# probe_row STATE ITEM DETAIL: add a row to PROBE, count it if not ok.
+probe_row() {
+	PROBE+=("$1|$2|$3")
+	[ "$1" = ok ] || MISSING=$((MISSING + 1))
+}
+
+# probe: look at everything 'up' sets and fill PROBE with "STATE|ITEM|DETAIL"
+# rows; MISSING counts the rows that are not ok.
+probe() {
+	local br
+	local f
+	local st
+	local name
+	br=${CONF[BRIDGE]}
+	PROBE=()
+	MISSING=0
+	state_load
+	if ! link_exists "$br"; then
+		probe_row missing bridge "$br"
+	elif ! is_bridge "$br"; then
+		probe_row wrong bridge "'$br' exists and is not a bridge"
+	else
+		probe_row ok bridge "$br$(probe_by bridge "$br" ip)$(probe_by bridge "$br" brctl)"
+	fi
+	if link_is_up "$br"; then
+		probe_row ok link "$br is up$(probe_by up "$br")"
+	else
+		probe_row missing link "$br is not up"
+	fi
+	if has_addr "$br" "$DOM0_CIDR"; then
+		probe_row ok address "$DOM0_CIDR on $br$(probe_by addr "$br" "$DOM0_CIDR")"
+	else
+		probe_row missing address "$DOM0_CIDR on $br"
+	fi
+	f=$(forwarding)
+	if [ "$f" = 1 ]; then
+		probe_row ok forwarding "net.ipv4.ip_forward=1$(probe_by sysctl ip_forward 0)"
+	else
+		probe_row missing forwarding "net.ipv4.ip_forward=$f"
+	fi
+	if ! uplink_resolve; then
+		probe_row missing uplink "auto: there is no default route"
+		return 0
+	fi
+	name=$UPLINK_DEV
+	[ "${CONF[UPLINK]}" != auto ] || name="$name (auto)"
+	st=missing
+	link_exists "$UPLINK_DEV" && st=ok
+	probe_row "$st" uplink "$name"
+	for f in "${RULES[@]}"; do
+		"$f"
+		st=missing
+		rule_present "${RULE[@]}" && st=ok
+		probe_row "$st" "${RULE[1],,}" "-t ${RULE[0]} -A ${RULE[*]:1}$(probe_by rule "${RULE[@]}")"
+	done
+}
+
+cmd_status() {
+	local r
+	local ports
+	local st
+	local item
+	local detail
+	need_root
+	need_cmd ip iproute2
+	need_cmd iptables iptables
+	probe
+	printf '%-8s %-11s %s\n' STATE ITEM DETAIL
+	for r in "${PROBE[@]}"; do
+		IFS='|' read -r st item detail <<<"$r"
+		printf '%-8s %-11s %s\n' "$st" "$item" "$detail"
+	done
+	if is_bridge "${CONF[BRIDGE]}"; then
+		ports=$(bridge_ports "${CONF[BRIDGE]}")
+		printf '%-8s %-11s %s\n' info ports "${ports:-(none)}"
+	fi
+	[ "$MISSING" -eq 0 ]
+}
+
+cmd_check() {
+	local ip
+	local r
+	local i
+	local st
+	local item
+	local detail
+	ip=${1:-}
+	if [ -n "$ip" ]; then
+		is_ip4 "$ip" || die "'$ip' is not an IPv4 address"
+		i=$(ip4_int "$ip")
+		net_overlap "$i" 32 "$LAN_NET" "$LAN_PFX" ||
+			die "'$ip' is not inside LAN '${CONF[LAN]}'"
+	fi
+	need_root
+	need_cmd ip iproute2
+	need_cmd iptables iptables
+	[ -z "$ip" ] || need_cmd ping iputils-ping
+	probe
+	for r in "${PROBE[@]}"; do
+		IFS='|' read -r st item detail <<<"$r"
+		[ "$st" = ok ] || say "$st: $item: $detail"
+	done
+	[ "$MISSING" -eq 0 ] || return 1
+	say "ok: '${CONF[BRIDGE]}' up with $DOM0_CIDR, forwarding on, NAT out of '$UPLINK_DEV'"
+	[ -n "$ip" ] || return 0
+	if ! ping -n -q -c 3 -i 0.2 -W 1 -- "$ip" >/dev/null 2>&1; then
+		say "guest '$ip' does not answer ping"
+		return 1
+	fi
+	say "guest '$ip' answers ping"
+}
+
+# guest_dns: print the guest's resolvers, one a line.  With GUEST_DNS=auto,
+# the resolvers of dom0's resolv.conf that a guest can reach (not loopback).
+guest_dns() {
+	local a
+	local k
+	local found
+	local list
+	if [ "${CONF[GUEST_DNS]}" != auto ]; then
+		IFS=', ' read -ra list <<<"${CONF[GUEST_DNS]}"
+		printf '%s\n' "${list[@]}"
+		return 0
+	fi
+	found=0
+	if [ -r /etc/resolv.conf ]; then
+		while read -r k a _; do
+			if [ "$k" = nameserver ] && is_ip4 "$a" && [[ $a != 127.* ]]; then
+				printf '%s\n' "$a"
+				found=1
+			fi
+		done </etc/resolv.conf
+	fi
+	[ "$found" -eq 1 ] ||
+		die "GUEST_DNS is 'auto' but '/etc/resolv.conf' names no usable IPv4 resolver: set GUEST_DNS in '$CONF_FILE'"
+}
+
+cmd_guest_config() {
+	local ip
+	local i
+	local dev
+	local dns
+	local a
+	ip=${1:-$GUEST_IP}
+	if [ -z "$ip" ]; then
+		i=$(($(ip4_int "${CONF[DOM0_ADDR]}") + 1))
+		if [ "$i" -ge "$(lan_bcast)" ]; then
+			die "no GUEST_ADDR in '$CONF_FILE' and no GUEST_IP given"
+		fi
+		ip=$(int_ip4 "$i")
+	fi
+	is_ip4 "$ip" || die "'$ip' is not an IPv4 address"
+	i=$(ip4_int "$ip")
+	net_overlap "$i" 32 "$LAN_NET" "$LAN_PFX" ||
+		die "'$ip' is not inside LAN '${CONF[LAN]}'"
+	[ "$ip" != "${CONF[DOM0_ADDR]}" ] || die "'$ip' is dom0's own address"
+	dns=$(guest_dns)
+	dev=${CONF[GUEST_IF]}
+	cat <<EOF
+# xl config of the guest (dom0):
+vif = ['bridge=${CONF[BRIDGE]},script=vif-bridge']
+
+# in the guest, by hand (as root):
+ip addr add $ip/$LAN_PFX dev $dev
+ip link set dev $dev up
+ip route add default via ${CONF[DOM0_ADDR]}
+
+# in the guest, for good (/etc/network/interfaces on Debian):
+auto $dev
+iface $dev inet static
+    address $ip/$LAN_PFX
+    gateway ${CONF[DOM0_ADDR]}
+
+# in the guest, /etc/resolv.conf:
+EOF
+	while read -r a; do
+		printf 'nameserver %s\n' "$a"
+	done <<<"$dns"
+}
+
+main() {
+	local conf
+	local opt
+	local cmd
+	conf=
+	while getopts c:h opt; do
+		case $opt in
+		c) conf=$OPTARG ;;
+		h)
+			usage
+			exit 0
+			;;
+		*)
+			usage >&2
+			exit 2
+			;;
+		esac
+	done
+	shift $((OPTIND - 1))
+	[ "$#" -ge 1 ] || {
+		usage >&2
+		exit 2
+	}
+	cmd=$1
+	shift
+	case $cmd in
+	up | down | status)
+		[ "$#" -eq 0 ] || die "'$cmd' takes no argument"
+		;;
+	check | guest-config)
+		[ "$#" -le 1 ] || die "'$cmd' takes at most one argument"
+		;;
+	*)
+		die "unknown command '$cmd' (want up, down, status, check or guest-config)"
+		;;
+	esac
+	trap 'on_exit "$?"' EXIT
+	trap 'exit 130' INT TERM
+	# 'down' works from the state file alone, so a changed or broken config
+	# never stops it from undoing what 'up' did.
+	[ "$cmd" = down ] || conf_load "$conf"
+	case $cmd in
+	up) cmd_up ;;
+	down) cmd_down ;;
+	status) cmd_status ;;
+	check) cmd_check "$@" ;;
+	guest-config) cmd_guest_config "$@" ;;
+	esac
+}
+
+main "$@"
