@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# run.sh: build every libFuzzer target (tests/fuzz/fuzz-*.c) with clang,
+# address and undefined-behaviour sanitizers, and run each for a while.
+#
+# usage: tests/fuzz/run.sh [BUILD_DIR]
+#   FUZZ_SECONDS: the time each target runs (default 60 for the policy
+#   parser, a third of it for the others).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=${1:-$top/build}
+out=$build/fuzz
+seconds=${FUZZ_SECONDS:-60}
+pkgs=(xentoollog xencontrol xenguest xenstore xenlight xlutil jansson)
+passed=0
+failed=0
+
+# The parsers, not the Xen bridge: the fuzzers run without Xen.
+lib_sources() {
+	local f
+	for f in "$top"/src/lib/*.c; do
+		case $f in */xen.c) continue ;; esac
+		printf '%s\n' "$f"
+	done
+	printf '%s\n' "$build/gen/feat-gen.c"
+}
+
+build_target() {
+	local src=$1
+	local bin=$2
+	local -a srcs
+	local -a pkgflags
+	mapfile -t srcs < <(lib_sources)
+	read -r -a pkgflags <<<"$(pkg-config --cflags --libs "${pkgs[@]}")"
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-I"$top/src/lib" -I"$build/gen" -o "$bin" "$src" "${srcs[@]}" \
+		"${pkgflags[@]}"
+}
+
+main() {
+	local src
+	local name
+	local t
+	local corpus
+	[ -e "$build/gen/feat-gen.c" ] || make -C "$top" BUILD="$build" all >/dev/null
+	mkdir -p "$out"
+	for src in "$here"/fuzz-*.c; do
+		name=$(basename "$src" .c)
+		build_target "$src" "$out/$name"
+		t=$seconds
+		[ "$name" = fuzz-policy ] || t=$((seconds / 3 > 5 ? seconds / 3 : 5))
+		corpus=$out/$name.corpus
+		mkdir -p "$corpus"
+		if [ -d "$here/seeds/$name" ]; then
+			cp -n "$here/seeds/$name"/* "$corpus"/ 2>/dev/null || true
+		fi
+		if [ "$name" = fuzz-policy ]; then
+			cp -n "$top"/tests/fixtures/raw/*.txt "$corpus"/ 2>/dev/null || true
+		fi
+		printf 'fuzz: %s for %ss\n' "$name" "$t" >&2
+		if "$out/$name" -max_total_time="$t" -rss_limit_mb=2048 \
+			-max_len=65536 -print_final_stats=0 "$corpus" \
+			>"$out/$name.log" 2>&1; then
+			tail -n 1 "$out/$name.log"
+			passed=$((passed + 1))
+		else
+			tail -n 30 "$out/$name.log" >&2
+			printf 'FAIL: %s found a crash (see %s)\n' "$name" "$out/$name.log" >&2
+			failed=$((failed + 1))
+		fi
+	done
+	printf 'fuzz: %d passed, %d failed\n' "$passed" "$failed"
+	[ "$failed" -eq 0 ]
+}
+
+main "$@"
