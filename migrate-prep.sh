@@ -1,0 +1,524 @@
+#!/usr/bin/env bash
+# migrate-prep.sh: prepare one Xen VM to run on a host whose CPU differs,
+# and on request move it there.
+#
+# usage: migrate-prep.sh [options] VM HOSTB
+#
+# On host A's dom0: read the features the VM sees, get host B's policy,
+# decide which features the VM needs, check that B has them, write the VM's
+# config for B with a cpuid= line that is safe on both hosts, and, with
+# --apply, move the VM (cold: stop, copy, start on B; live: xl migrate).
+# See migrate-prep(8).  Exit: 0 ready or done, 1 not possible (B lacks a
+# needed feature), 2 error.
+set -euo pipefail
+
+PROG=migrate-prep
+self=$(readlink -f "${BASH_SOURCE[0]}")
+topdir=$(dirname "$self")
+if [ -e "$topdir/scripts/lib/common.sh" ]; then
+	libdir=$topdir/scripts
+else
+	libdir=$topdir
+fi
+# shellcheck source=scripts/lib/common.sh
+. "$libdir/lib/common.sh"
+
+# Options, with their defaults.
+cfg=""
+dest_policy=""
+analyse=auto
+workload=pgbench
+level=common
+apply=""
+restart_on_source=0
+shared_storage=0
+force=0
+dry_run=0
+json=0
+out_cfg=""
+shutdown_timeout=120
+remote_cmd=${HETMIG_REMOTE:-ssh -o BatchMode=yes -o ConnectTimeout=10}
+migrate_cmd=""
+trial_args=()
+
+# State of the run, for the report and for the exit path.
+vm=""
+hostb=""
+state_dir=""
+work=""
+where="A"		# A, B or none: where the VM runs now
+actions=()
+needed_source=""
+line=""
+missing=()
+lock=""
+
+usage() {
+	cat >&2 <<'EOF'
+usage: migrate-prep.sh [options] VM HOSTB
+  -c FILE               the VM's xl config (default /etc/xen/VM.cfg)
+  --dest-policy FILE    host B's policy from a file instead of over ssh
+  --analyse             run featmin now to find what the VM needs
+  --no-analyse          take every feature the VM sees as needed
+  --workload NAME       workload for --analyse (default pgbench)
+  --trial-arg ARG       pass ARG to the trial script (repeatable)
+  --level common|needed the cpuid= level for B (default common)
+  -o FILE               where to write B's config (default in the state dir)
+  --apply cold|live     move the VM after preparing it
+  --restart-on-source   live: restart the VM on A first when it must be
+  --shared-storage      cold: the disks are already visible on B
+  --force               cold: destroy the VM when a clean shutdown fails
+  --shutdown-timeout S  seconds to wait for a clean shutdown (default 120)
+  --remote-cmd CMD      how to run a command on B (default ssh, BatchMode)
+  --migrate-cmd CMD     passed to 'xl migrate -s'
+  -n, --dry-run         change nothing on either host
+  --json                the report in JSON
+  -h, --help            this help
+EOF
+	exit "${1:-2}"
+}
+
+# --- helpers ---------------------------------------------------------------
+
+# bin NAME: the hetmig binary NAME, from the build tree when run from it.
+bin() {
+	if [ -x "$topdir/build/bin/$1" ]; then
+		printf '%s\n' "$topdir/build/bin/$1"
+	else
+		command -v "$1" || die "'$1' not found: install hetmig"
+	fi
+}
+
+# remote ARGS...: run a command on host B.  The remote command (ssh, or
+# what --remote-cmd names) gets one shell command line, as ssh does; each
+# argument is quoted for that shell.
+remote() {
+	local -a cmd
+	local line
+	read -r -a cmd <<<"$remote_cmd"
+	printf -v line '%q ' "$@"
+	"${cmd[@]}" "$hostb" "$line"
+}
+
+# remote_sh SCRIPT: run a shell script (one string) on host B.
+remote_sh() {
+	local -a cmd
+	read -r -a cmd <<<"$remote_cmd"
+	"${cmd[@]}" "$hostb" "$1"
+}
+
+act() {
+	actions+=("$*")
+	say "$*"
+}
+
+# domain_running HOST NAME: is NAME in `xl list` on A (HOST=A) or B?
+domain_running() {
+	if [ "$1" = A ]; then
+		xl list "$2" >/dev/null 2>&1
+	else
+		remote xl list "$2" >/dev/null 2>&1
+	fi
+}
+
+# wait_running HOST NAME SECONDS
+wait_running() {
+	local i
+	for ((i = 0; i < $3; i++)); do
+		domain_running "$1" "$2" && return 0
+		sleep 1
+	done
+	return 1
+}
+
+# wait_gone NAME SECONDS: wait until NAME has left A.
+wait_gone() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		domain_running A "$1" || return 0
+		sleep 1
+	done
+	return 1
+}
+
+names_of() {
+	"$(bin featdump)" -f "$1" -o names
+}
+
+# --- steps -----------------------------------------------------------------
+
+parse_args() {
+	local -a pos=()
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-c) cfg=${2:?}; shift ;;
+		--dest-policy) dest_policy=${2:?}; shift ;;
+		--analyse | --analyze) analyse=yes ;;
+		--no-analyse | --no-analyze) analyse=no ;;
+		--workload) workload=${2:?}; shift ;;
+		--trial-arg) trial_args+=("${2:?}"); shift ;;
+		--level) level=${2:?}; shift ;;
+		-o) out_cfg=${2:?}; shift ;;
+		--apply) apply=${2:?}; shift ;;
+		--restart-on-source) restart_on_source=1 ;;
+		--shared-storage) shared_storage=1 ;;
+		--force) force=1 ;;
+		--shutdown-timeout) shutdown_timeout=${2:?}; shift ;;
+		--remote-cmd) remote_cmd=${2:?}; shift ;;
+		--migrate-cmd) migrate_cmd=${2:?}; shift ;;
+		-n | --dry-run) dry_run=1 ;;
+		--json) json=1 ;;
+		-h | --help) usage 0 ;;
+		--) shift; pos+=("$@"); break ;;
+		-*) printf '%s: unknown option %s\n' "$PROG" "$1" >&2; usage ;;
+		*) pos+=("$1") ;;
+		esac
+		shift
+	done
+	[ "${#pos[@]}" -eq 2 ] || usage
+	vm=${pos[0]}
+	hostb=${pos[1]}
+	case $level in common | needed) ;; *) die "unknown level '$level': expected common or needed" ;; esac
+	case $apply in "" | cold | live) ;; *) die "unknown --apply '$apply': expected cold or live" ;; esac
+	case $shutdown_timeout in '' | *[!0-9]*) die "bad --shutdown-timeout '$shutdown_timeout'" ;; esac
+	[[ $vm =~ ^[A-Za-z0-9_.-]+$ ]] || die "bad VM name '$vm'"
+	[ -n "$cfg" ] || cfg=/etc/xen/$vm.cfg
+	[ -r "$cfg" ] || die "cannot read config '$cfg'"
+	if [ -n "$dest_policy" ] && [ ! -r "$dest_policy" ]; then
+		die "cannot read '$dest_policy'"
+	fi
+}
+
+setup() {
+	need_cmd xl xen-utils-4.17
+	bin featdump >/dev/null
+	bin featcmp >/dev/null
+	bin xlcfg >/dev/null
+	state_dir=${HETMIG_STATE_DIR:-/var/lib/hetmig}/$vm
+	mkdir -p "$state_dir"
+	# One run per VM at a time: set -C makes the redirection fail if the
+	# lock exists.
+	if ! (set -C; printf '%s\n' "$$" >"$state_dir/lock") 2>/dev/null; then
+		die "another migrate-prep runs for '$vm' (lock '$state_dir/lock')"
+	fi
+	lock=$state_dir/lock
+	work=$(mktemp -d)
+}
+
+cleanup() {
+	local rc=$?
+	# A failure between stopping the VM on A and starting it on B must not
+	# leave it running nowhere: start it again on A.
+	if [ "$where" = none ] && [ -n "$vm" ]; then
+		say "the VM runs on neither host: restarting it on this host"
+		if xl create "$cfg" >&2 && wait_running A "$vm" 60; then
+			where=A
+			say "'$vm' runs on this host again; nothing was moved"
+		else
+			say "could not restart '$vm' here: start it with 'xl create $cfg'"
+		fi
+	fi
+	[ -n "$work" ] && rm -rf "$work"
+	[ -n "$lock" ] && rm -f "$lock"
+	exit "$rc"
+}
+
+guest_type() {
+	local t
+	local builder
+	t=$("$(bin xlcfg)" get "$cfg" type 2>/dev/null || true)
+	t=${t//\"/}
+	if [ -z "$t" ]; then
+		builder=$("$(bin xlcfg)" get "$cfg" builder 2>/dev/null || true)
+		case ${builder//\"/} in hvm) t=hvm ;; *) t=pv ;; esac
+	fi
+	case $t in pv | pvh | hvm) printf '%s\n' "$t" ;; *) die "unknown guest type '$t' in '$cfg'" ;; esac
+}
+
+read_policies() {
+	local gtype=$1
+	local sys=hvm-default
+	[ "$gtype" = pv ] && sys=pv-default
+	xl list "$vm" >/dev/null 2>&1 || die "domain '$vm' is not running on this host"
+	"$(bin featdump)" -d "$vm" -o json >"$work/vm.json"
+	"$(bin featdump)" -s "$sys" -o json >"$work/a.json"
+	if [ -n "$dest_policy" ]; then
+		"$(bin featdump)" -f "$dest_policy" -o json >"$work/b.json"
+	else
+		local rc=0
+		remote featdump -s "$sys" -o json >"$work/b.json" 2>"$work/b.err" || rc=$?
+		case $rc in
+		0) ;;
+		127) die "hetmig is not installed on '$hostb' (featdump not found there)" ;;
+		255) die "cannot reach '$hostb': $(head -n 1 "$work/b.err")" ;;
+		*) die "cannot read the policy of '$hostb': $(head -n 1 "$work/b.err")" ;;
+		esac
+	fi
+	cp "$work/b.json" "$state_dir/$hostb.json"
+}
+
+# The needed set: the last analysis, a new one, or everything the VM sees.
+find_needed() {
+	local last=$state_dir/needed.json
+	case $analyse in
+	yes)
+		run_analysis
+		cp "$last" "$work/needed.json"
+		needed_source="featmin analysis run now ($workload)"
+		;;
+	auto)
+		if [ -s "$last" ]; then
+			cp "$last" "$work/needed.json"
+			needed_source="last featmin analysis ($last)"
+		else
+			cp "$work/vm.json" "$work/needed.json"
+			needed_source="every feature the VM sees (no analysis yet; --analyse runs one)"
+		fi
+		;;
+	no)
+		cp "$work/vm.json" "$work/needed.json"
+		needed_source="every feature the VM sees (--no-analyse)"
+		;;
+	esac
+}
+
+run_analysis() {
+	local trial=$libdir/trial.sh
+	[ -x "$trial" ] || die "trial script '$trial' not found"
+	[ "$dry_run" -eq 0 ] || die "--analyse reboots the VM: not with --dry-run"
+	act "analysing what '$vm' needs with featmin and the '$workload' workload"
+	HETMIG_WORKLOAD=$workload "$(bin featmin)" -p "$work/vm.json" \
+		-j "$state_dir/journal" -o json -- \
+		"$trial" -c "$cfg" "${trial_args[@]}" >"$work/needed.new" ||
+		die "the analysis failed; its journal is in '$state_dir/journal'"
+	mv "$work/needed.new" "$state_dir/needed.json"
+}
+
+check_needed() {
+	local rc=0
+	"$(bin featcmp)" "$work/needed.json" "$work/b.json" >"$work/cmp" 2>&1 || rc=$?
+	case $rc in
+	0) ;;
+	1)
+		mapfile -t missing < <("$(bin featcmp)" -d "$work/needed.json" \
+			"$work/b.json" -o names 2>/dev/null || true)
+		[ "${#missing[@]}" -gt 0 ] || mapfile -t missing < <(grep -v '^$' "$work/cmp")
+		return 1
+		;;
+	*) die "featcmp failed: $(head -n 1 "$work/cmp")" ;;
+	esac
+}
+
+# The cpuid= line for B.  BASE is the policy of the host that creates the
+# domain with it: B for a cold move, A for a live one (the domain is
+# restarted on A and keeps its policy through the migration).
+make_line() {
+	local base=$work/b.json
+	[ "$apply" = live ] && base=$work/a.json
+	if [ "$level" = common ]; then
+		"$(bin featcmp)" -i "$work/vm.json" "$work/b.json" -j >"$work/keep.json"
+	else
+		cp "$work/needed.json" "$work/keep.json"
+	fi
+	line=$("$(bin featcmp)" -x "$base" "$work/keep.json") ||
+		die "cannot render the cpuid= line"
+}
+
+write_config() {
+	local target=${out_cfg:-$state_dir/$vm.$hostb.cfg}
+	cp "$cfg" "$work/new.cfg"
+	"$(bin xlcfg)" set "$work/new.cfg" cpuid "$line" >/dev/null
+	diff -u --label "$cfg" --label "$target" "$cfg" "$work/new.cfg" >&2 || true
+	if [ "$dry_run" -eq 1 ]; then
+		act "dry run: would write '$target'"
+		return 0
+	fi
+	if [ -e "$target" ]; then
+		"$(bin xlcfg)" set "$target" cpuid "$line" >/dev/null
+	else
+		cp "$work/new.cfg" "$target.tmp"
+		sync "$target.tmp"
+		mv "$target.tmp" "$target"
+	fi
+	act "wrote '$target'"
+	out_cfg=$target
+}
+
+# disk_paths: the local files and block devices the config's disks name.
+disk_paths() {
+	"$(bin xlcfg)" get "$cfg" disk 2>/dev/null | tr -d "[]'\"" | tr ',' '\n' |
+		sed -n -e 's/^ *target=//p' -e 's/^ *\(file\|phy\|tap\|aio\):\(\/.*\)/\2/p' \
+			-e 's/^ *\(\/[^ ]*\) *$/\1/p' | sort -u
+}
+
+# copy_file PATH: copy a local file to the same path on B.  Resumable: a
+# partial copy (PATH.part on B) left by an interrupted run is completed,
+# not restarted; the checksum in copy_disks decides whether it is right.
+copy_file() {
+	local path=$1
+	local qpath
+	local have
+	printf -v qpath '%q' "$path"
+	remote mkdir -p "$(dirname "$path")"
+	have=$(remote_sh "stat -c %s $qpath.part 2>/dev/null || echo 0")
+	case $have in '' | *[!0-9]*) have=0 ;; esac
+	tail -c +"$((have + 1))" "$path" | remote_sh "cat >> $qpath.part"
+	remote mv "$path.part" "$path"
+}
+
+# copy_disks: every local file or block device the config names goes to
+# the same path on B, checked by SHA-256 on both sides.
+copy_disks() {
+	local path
+	local qpath
+	local sum_a
+	local sum_b
+	while read -r path; do
+		[ -n "$path" ] || continue
+		printf -v qpath '%q' "$path"
+		act "copying '$path' to $hostb"
+		if [ -b "$path" ]; then
+			remote test -b "$path" ||
+				die "block device '$path' does not exist on '$hostb': create it first"
+			dd if="$path" bs=4M status=none | remote_sh "dd of=$qpath bs=4M status=none"
+		else
+			copy_file "$path"
+		fi
+		sum_a=$(sha256sum <"$path" | cut -d' ' -f1)
+		sum_b=$(remote sha256sum "$path" | cut -d' ' -f1)
+		[ "$sum_a" = "$sum_b" ] || die "checksum of '$path' differs on '$hostb'"
+	done < <(disk_paths)
+}
+
+apply_cold() {
+	act "shutting '$vm' down on this host"
+	xl shutdown "$vm" >/dev/null 2>&1 || true
+	if ! wait_gone "$vm" "$shutdown_timeout"; then
+		[ "$force" -eq 1 ] || die "'$vm' did not shut down within ${shutdown_timeout}s (--force destroys it); it still runs here"
+		act "destroying '$vm' (--force)"
+		xl destroy "$vm"
+	fi
+	where=none
+	[ "$shared_storage" -eq 1 ] || copy_disks
+	act "copying the config to $hostb:/etc/xen/$vm.cfg"
+	remote_sh "cat > /etc/xen/$vm.cfg.tmp && sync && mv /etc/xen/$vm.cfg.tmp /etc/xen/$vm.cfg" <"$out_cfg"
+	act "starting '$vm' on $hostb"
+	remote xl create "/etc/xen/$vm.cfg" >&2 || die "xl create failed on '$hostb'"
+	wait_running B "$vm" 60 || die "'$vm' did not start on '$hostb'"
+	where=B
+	act "'$vm' runs on $hostb"
+}
+
+apply_live() {
+	local rc=0
+	"$(bin featcmp)" "$work/vm.json" "$work/b.json" >/dev/null 2>&1 || rc=$?
+	if [ "$rc" -eq 1 ]; then
+		if [ "$restart_on_source" -eq 0 ]; then
+			say "'$vm' runs with features '$hostb' lacks; Xen keeps a domain's policy through a live migration and does not check it on arrival"
+			say "restart it on this host with the new line first: --restart-on-source does that"
+			exit 1
+		fi
+		act "setting the new cpuid= line in '$cfg' (old config kept)"
+		"$(bin xlcfg)" set "$cfg" cpuid "$line" >/dev/null
+		act "restarting '$vm' on this host with the new line"
+		xl shutdown "$vm" >/dev/null 2>&1 || true
+		wait_gone "$vm" "$shutdown_timeout" || {
+			[ "$force" -eq 1 ] || die "'$vm' did not shut down within ${shutdown_timeout}s (--force destroys it)"
+			xl destroy "$vm"
+		}
+		where=none
+		xl create "$cfg" >&2 || die "xl create failed for '$cfg'"
+		wait_running A "$vm" 60 || die "'$vm' did not start again"
+		where=A
+		"$(bin featdump)" -d "$vm" -o json >"$work/vm.json"
+		"$(bin featcmp)" "$work/vm.json" "$work/b.json" >&2 ||
+			die "'$vm' still sees features '$hostb' lacks after the restart"
+	fi
+	act "live-migrating '$vm' to $hostb"
+	local -a mig=(xl migrate)
+	[ -z "$migrate_cmd" ] || mig+=(-s "$migrate_cmd")
+	if ! "${mig[@]}" "$vm" "$hostb" >&2; then
+		if domain_running A "$vm"; then
+			die "xl migrate failed; '$vm' still runs on this host"
+		fi
+		die "xl migrate failed; '$vm' is not running here: check '$hostb'"
+	fi
+	wait_running B "$vm" 30 || die "'$vm' is not listed on '$hostb' after the migration"
+	where=B
+	act "'$vm' runs on $hostb"
+}
+
+json_list() {
+	local first=1
+	local x
+	printf '['
+	for x in "$@"; do
+		[ "$first" -eq 1 ] || printf ','
+		first=0
+		printf '"%s"' "${x//\"/\\\"}"
+	done
+	printf ']'
+}
+
+report() {
+	local verdict=$1
+	local -a needed=()
+	local -a masked=()
+	[ -e "$work/needed.json" ] && mapfile -t needed < <(names_of "$work/needed.json")
+	if [ -n "$line" ]; then
+		IFS=, read -r -a masked <<<"${line#host}"
+		masked=("${masked[@]/%=0/}")
+		masked=("${masked[@]:1}")
+	fi
+	if [ "$json" -eq 1 ]; then
+		printf '{"vm":"%s","source":"%s","destination":"%s","verdict":"%s",' \
+			"$vm" "$(hostname)" "$hostb" "$verdict"
+		printf '"needed_from":"%s","needed":%s,"missing":%s,"masked":%s,' \
+			"$needed_source" "$(json_list "${needed[@]}")" \
+			"$(json_list "${missing[@]}")" "$(json_list "${masked[@]}")"
+		printf '"cpuid":"%s","config":"%s","runs_on":"%s","actions":%s}\n' \
+			"$line" "$out_cfg" "$where" "$(json_list "${actions[@]}")"
+		return
+	fi
+	printf 'hetmig report: %s from %s to %s\n' "$vm" "$(hostname)" "$hostb"
+	printf '  needed (%s): %d features\n' "$needed_source" "${#needed[@]}"
+	if [ "${#missing[@]}" -gt 0 ]; then
+		printf '  missing on %s: %s\n' "$hostb" "${missing[*]}"
+	fi
+	[ -z "$line" ] || printf '  cpuid= line (%s level): %s\n' "$level" "$line"
+	[ -z "$line" ] || printf '  masked for %s: %s\n' "$hostb" "${masked[*]:-(none)}"
+	[ -z "$out_cfg" ] || printf '  config for %s: %s\n' "$hostb" "$out_cfg"
+	case $where in
+	A) printf '  the VM runs on %s (this host)\n' "$(hostname)" ;;
+	B) printf '  the VM runs on %s\n' "$hostb" ;;
+	esac
+	printf '  verdict: %s\n' "$verdict"
+}
+
+main() {
+	local gtype
+	parse_args "$@"
+	setup
+	trap 'cleanup' EXIT
+	trap 'exit 130' INT TERM
+	gtype=$(guest_type)
+	read_policies "$gtype"
+	find_needed
+	if ! check_needed; then
+		report "not possible: $hostb lacks features the VM needs"
+		exit 1
+	fi
+	make_line
+	write_config
+	if [ "$dry_run" -eq 1 ] || [ -z "$apply" ]; then
+		report "ready"
+		exit 0
+	fi
+	case $apply in
+	cold) apply_cold ;;
+	live) apply_live ;;
+	esac
+	report "done"
+}
+
+main "$@"
