@@ -81,7 +81,8 @@ test_golden() {
 # CPU of FILE as the cpuid tool decodes it.
 decode_cpuid() {
 	cpuid -f "$1" 2>/dev/null | awk '
-		/^CPU [1-9]/ { exit }
+		/^CPU [1-9]/ { done = 1 }
+		done { next }
 		/^   [^ ].*\([^)]*\)/ {
 			match($0, /\([^)]*\)/)
 			sec = substr($0, RSTART + 1, RLENGTH - 2)
