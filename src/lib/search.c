@@ -1,0 +1,397 @@
+/* search.c: see search.h. */
+#include <string.h>
+
+#include "search.h"
+
+/*
+ * How many needed features are still unknown is estimated from the rate
+ * seen so far (pinned / settled) applied to what is left, damped by
+ * SETTLE_PRIOR x n settled candidates of prior evidence that nothing is
+ * needed: a workload needs few of the features it is offered, and a run
+ * that pins one feature early must not conclude that a third of the rest
+ * is needed.  The first group is sized for FIRST_GUESS needed features.
+ * Below UNKNOWN_FLOOR expected needed features, the whole rest is hidden
+ * in one trial.  Once two features are pinned and the undamped rate says
+ * that most of the rest is needed, candidates are tried one at a time.
+ * The constants were tuned on simulated predicates (tests/bench) over the
+ * fixture policies, n from 12 to 85 and k from 1 to 16.
+ */
+#define SETTLE_PRIOR 0.4
+#define FIRST_GUESS 1.5
+#define UNKNOWN_FLOOR 1.2
+
+/*
+ * Small log2 helpers, so that the library needs no libm: the values are
+ * group sizes and trial estimates, where whole numbers are what counts.
+ */
+static int floor_log2(double x)
+{
+	int a = 0;
+
+	while (a < 62 && x >= 2.0) {
+		x /= 2.0;
+		a++;
+	}
+	return a;
+}
+
+static int ceil_log2(double x)
+{
+	int a = 0;
+	double p = 1.0;
+
+	while (a < 1023 && p < x) {
+		p *= 2.0;
+		a++;
+	}
+	return a;
+}
+
+static void fs_one(struct fset *r, int f)
+{
+	memset(r, 0, sizeof(*r));
+	fs_set(r, f);
+}
+
+/* Visit F's dependents among CAND first, then F: a post-order. */
+static void post_order(struct search *s, int f, struct fset *seen)
+{
+	struct fset below;
+	int g;
+
+	fs_set(seen, f);
+	fs_one(&below, f);
+	fs_close_hidden(&below);
+	fs_and(&below, &below, &s->cand);
+	for (g = 0; g < HM_NR_FEATURES; g++)
+		if (g != f && fs_has(&below, g) && !fs_has(seen, g))
+			post_order(s, g, seen);
+	s->order[s->nr_unknown++] = f;
+}
+
+void search_init(struct search *s, const struct fset *cand)
+{
+	struct fset seen = { { 0 } };
+	int f;
+
+	memset(s, 0, sizeof(*s));
+	s->cand = *cand;
+	fs_known(&s->cand);
+	for (f = 0; f < HM_NR_FEATURES; f++) {
+		s->ev[f].fail = s->ev[f].pass = s->ev[f].via = -1;
+		if (fs_has(&s->cand, f) && !fs_has(&seen, f))
+			post_order(s, f, &seen);
+	}
+	s->nr_cand = s->nr_unknown;
+	s->state = S_BASELINE;
+	s->last_pass = -1;
+	s->hi_trial = -1;
+}
+
+/* The needed features the pinned ones bring still unknown, estimated. */
+static double estimate_needed(const struct search *s)
+{
+	if (s->found == 0 && s->resolved == 0)
+		return FIRST_GUESS;
+	return s->found * (double)s->nr_unknown /
+	    (s->resolved + SETTLE_PRIOR * s->nr_cand);
+}
+
+/* Pick the next group: Hwang's generalised binary splitting. */
+static void next_group(struct search *s)
+{
+	double d;
+	int a, m = s->nr_unknown;
+
+	if (m == 0) {
+		s->state = S_DONE;
+		return;
+	}
+	d = estimate_needed(s);
+	if (d < UNKNOWN_FLOOR)
+		s->group = m;
+	else if (m <= 2 * d - 2 || (s->found >= 2 &&
+	    m <= 2.0 * s->found * m / s->resolved - 2))
+		s->group = 1;
+	else {
+		a = floor_log2((m - d + 1) / d);
+		s->group = a > 30 ? m : 1 << a;
+		if (s->group > m)
+			s->group = m;
+	}
+	s->state = S_GROUP;
+}
+
+/* Remove the first N unknown candidates: none of them is needed. */
+static void clear_prefix(struct search *s, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		fs_set(&s->cleared, s->order[i]);
+	memmove(s->order, s->order + n,
+	    (size_t)(s->nr_unknown - n) * sizeof(s->order[0]));
+	s->nr_unknown -= n;
+	s->resolved += n;
+}
+
+/* The first unknown candidate is needed, and so are its prerequisites. */
+static void pin_first(struct search *s)
+{
+	struct fset up;
+	int f = s->order[0], i, j;
+
+	s->ev[f].fail = s->hi_trial;
+	s->ev[f].pass = s->last_pass;
+	fs_one(&up, f);
+	fs_close_needed(&up);
+	fs_and(&up, &up, &s->cand);
+	for (i = j = 0; i < s->nr_unknown; i++) {
+		int g = s->order[i];
+
+		if (!fs_has(&up, g)) {
+			s->order[j++] = g;
+			continue;
+		}
+		fs_set(&s->needed, g);
+		if (g != f) {
+			s->ev[g].via = f;
+			s->ev[g].fail = s->hi_trial;
+		}
+	}
+	s->nr_unknown = j;
+	s->found++;
+	s->resolved++;
+}
+
+static void prefix_mask(const struct search *s, int n, struct fset *hide_r)
+{
+	int i;
+
+	*hide_r = s->cleared;
+	for (i = 0; i < n; i++)
+		fs_set(hide_r, s->order[i]);
+	/* A no-op when the order is right; it keeps the contract if not. */
+	fs_close_hidden(hide_r);
+	fs_and(hide_r, hide_r, &s->cand);
+}
+
+int search_next(struct search *s, struct fset *hide_r)
+{
+	switch (s->state) {
+	case S_BASELINE:
+		memset(hide_r, 0, sizeof(*hide_r));
+		return 1;
+	case S_GROUP:
+		prefix_mask(s, s->group, hide_r);
+		return 1;
+	case S_BISECT:
+		prefix_mask(s, s->probe, hide_r);
+		return 1;
+	case S_DONE:
+	case S_UNMASKED_FAILS:
+		break;
+	}
+	return 0;
+}
+
+void search_answer(struct search *s, bool pass, int id)
+{
+	s->trials++;
+	if (pass)
+		s->last_pass = id;
+	switch (s->state) {
+	case S_BASELINE:
+		if (!pass) {
+			s->state = S_UNMASKED_FAILS;
+			return;
+		}
+		next_group(s);
+		return;
+	case S_GROUP:
+		if (pass) {
+			clear_prefix(s, s->group);
+			next_group(s);
+			return;
+		}
+		s->hi_trial = id;
+		s->hi = s->group;
+		break;
+	case S_BISECT:
+		if (pass) {
+			/* Settle what passed now; the bisection keeps its place. */
+			clear_prefix(s, s->probe);
+			s->hi -= s->probe;
+		} else {
+			s->hi_trial = id;
+			s->hi = s->probe;
+		}
+		break;
+	case S_DONE:
+	case S_UNMASKED_FAILS:
+		return;
+	}
+	/* prefix(0) passes (it is what is cleared) and prefix(hi) fails. */
+	if (s->hi == 1) {
+		pin_first(s);
+		next_group(s);
+		return;
+	}
+	s->state = S_BISECT;
+	s->probe = s->hi / 2;
+}
+
+bool search_failed_unmasked(const struct search *s)
+{
+	return s->state == S_UNMASKED_FAILS;
+}
+
+int search_unknown(const struct search *s)
+{
+	return s->nr_unknown;
+}
+
+const struct fset *search_needed(const struct search *s)
+{
+	return &s->needed;
+}
+
+void search_final_mask(const struct search *s, struct fset *hide_r)
+{
+	fs_andnot(hide_r, &s->cand, &s->needed);
+}
+
+/* ceil(log2 C(n, k)): C(n, k) stays well inside a double for n < 1000. */
+static int log2_choose(int n, int k)
+{
+	double c = 1.0;
+	int i;
+
+	if (k <= 0 || k >= n)
+		return 0;
+	for (i = 1; i <= k; i++)
+		c = c * (n - k + i) / i;
+	return ceil_log2(c);
+}
+
+int search_estimate(const struct search *s)
+{
+	double e;
+	int d, t = 0, m = s->nr_unknown;
+
+	switch (s->state) {
+	case S_DONE:
+	case S_UNMASKED_FAILS:
+		return 0;
+	case S_BASELINE:
+		t = 1;
+		break;
+	case S_BISECT:
+		t = ceil_log2(s->hi);
+		break;
+	case S_GROUP:
+		break;
+	}
+	e = s->state == S_BASELINE ? 1.0 : estimate_needed(s);
+	d = (int)e + (e > (int)e);
+	if (d < 1 && m > 0)
+		d = 1;
+	if (d > m)
+		d = m;
+	return t + log2_choose(m, d) + d + (m > 0);
+}
+
+void search_default_fixed(struct fset *r)
+{
+	static const char *const names[] = {
+		"fpu", "cmov", "cx8", "fxsr", "mmx", "sse", "sse2", "syscall",
+		"pae", "pse", "msr", "pge", "lm", "tsc", "apic",
+	};
+	size_t i;
+	int f;
+
+	memset(r, 0, sizeof(*r));
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((f = feat_lookup(names[i])) >= 0)
+			fs_set(r, f);
+	fs_close_needed(r);
+}
+
+void search_unmaskable(struct fset *r)
+{
+	static const char *const names[] = {
+		"osxsave", "ospke", "hypervisor", "htt", "cmp-legacy",
+	};
+	size_t i;
+	int f;
+
+	memset(r, 0, sizeof(*r));
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((f = feat_lookup(names[i])) >= 0)
+			fs_set(r, f);
+	for (f = 0; f < HM_NR_FEATURES; f++)
+		if (strpbrk(hm_features[f].attrs, "AaSsHh") == NULL)
+			fs_set(r, f);
+}
+
+void search_candidates(const struct fset *policy, const struct fset *fixed,
+		       const struct fset *hidden, struct fset *cand_r)
+{
+	struct fset no, keep = *fixed, gone = *hidden;
+
+	search_unmaskable(&no);
+	fs_close_needed(&keep);
+	fs_close_hidden(&gone);
+	fs_andnot(cand_r, policy, &no);
+	fs_andnot(cand_r, cand_r, &keep);
+	fs_andnot(cand_r, cand_r, &gone);
+	fs_known(cand_r);
+}
+
+enum verdict search_trial(const struct trial_ops *ops, void *ctx,
+			  const struct search *s, const struct fset *hide,
+			  int retries, struct drive_stats *st, int *id_r)
+{
+	enum verdict v;
+	int tries = 0;
+
+	for (;;) {
+		int nr = ++st->attempts;
+
+		*id_r = -1;
+		v = ops->run(ctx, hide, nr, id_r);
+		if (v != V_PASS && v != V_FAIL)
+			v = V_UNKNOWN;
+		if (v != V_UNKNOWN)
+			return v;
+		st->unknown++;
+		if (ops->progress)
+			ops->progress(ctx, s, nr, v);
+		if (++tries > retries)
+			return V_UNKNOWN;
+	}
+}
+
+enum drive_result search_drive(struct search *s, const struct trial_ops *ops,
+			       void *ctx, int retries, struct drive_stats *st)
+{
+	struct fset hide;
+	enum verdict v;
+	bool pass;
+	int id;
+
+	while (search_next(s, &hide)) {
+		if (ops->known && ops->known(ctx, &hide, &pass, &id)) {
+			st->cached++;
+			search_answer(s, pass, id);
+			continue;
+		}
+		v = search_trial(ops, ctx, s, &hide, retries, st, &id);
+		if (v == V_UNKNOWN)
+			return D_GAVE_UP;
+		search_answer(s, v == V_PASS, id);
+		if (ops->progress)
+			ops->progress(ctx, s, st->attempts, v);
+	}
+	return search_failed_unmasked(s) ? D_UNMASKED_FAILS : D_DONE;
+}

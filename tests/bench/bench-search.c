@@ -1,0 +1,238 @@
+/*
+ * bench-search: how many trials the search takes, on simulated workloads.
+ *
+ * usage: bench-search [-s SETS] [-S SEED] POLICY...
+ *
+ * For each POLICY (any format featdump reads), the candidates are what a
+ * PVH/HVM guest of that CPU sees by default (features with Xen's 'A' or 'S'
+ * attribute), less featmin's fixed baseline and unmaskable bits.  For each
+ * k in 1 2 4 8 16, SETS random needed sets of k candidates are drawn; a
+ * simulated trial passes iff it hides none of them (hiding a feature hides
+ * its dependents).  The answer must be the needed set closed under
+ * prerequisites.  The same runs are repeated with every 7th attempt
+ * answering "could not tell" (125), retried by search_drive.
+ *
+ * One line per (policy, k) on stdout; exit 1 when an answer was wrong or a
+ * target was missed, 2 on a usage or input error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+#include "search.h"
+#include "util.h"
+
+#define MAX_INPUT (64u << 20)
+
+struct sim {
+	struct fset needed;	/* the true needed set */
+	int flaky;		/* answer 125 on every FLAKY-th attempt; 0: never */
+	int calls;
+};
+
+static enum verdict sim_run(void *ctx, const struct fset *hide, int nr,
+			    int *id_r)
+{
+	struct sim *sim = ctx;
+	struct fset h = *hide, both;
+
+	*id_r = nr;
+	sim->calls++;
+	if (sim->flaky && sim->calls % sim->flaky == 0)
+		return V_UNKNOWN;
+	fs_close_hidden(&h);
+	fs_and(&both, &h, &sim->needed);
+	return fs_empty(&both) ? V_PASS : V_FAIL;
+}
+
+/* xorshift64*: a fixed, portable stream, so every run draws the same sets. */
+static unsigned long long rng_state;
+
+static unsigned int rng(unsigned int n)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (unsigned int)((rng_state * 0x2545F4914F6CDD1DULL) >> 33) % n;
+}
+
+/* log2 C(n, k), and its ceiling in *ceil_r, without libm. */
+static double log2_choose(int n, int k, int *ceil_r)
+{
+	double c = 1.0, x, l = 0.0, step = 1.0;
+	int i, e = 0;
+
+	for (i = 1; i <= k; i++)
+		c = c * (n - k + i) / i;
+	for (x = 1.0; x < c; x *= 2.0)
+		e++;
+	*ceil_r = e;
+	for (x = c; x >= 2.0; x /= 2.0)
+		l += 1.0;
+	/* x is in [1, 2): its log2 bit by bit, by repeated squaring. */
+	for (i = 0; i < 24; i++) {
+		step /= 2.0;
+		x *= x;
+		if (x >= 2.0) {
+			x /= 2.0;
+			l += step;
+		}
+	}
+	return l;
+}
+
+static void load(const char *path, struct fset *fs_r)
+{
+	struct policy p = POLICY_INIT;
+	struct perr err;
+	size_t len;
+	char *buf;
+
+	buf = read_all(path, MAX_INPUT, &len);
+	if (buf == NULL)
+		die("cannot open '%s': %s", path, strerror(errno));
+	policy_init(&p);
+	if (policy_parse(&p, buf, len, path, 0, NULL, &err) < 0)
+		die("%s", err.msg);
+	policy_featureset(&p, fs_r);
+	policy_release(&p);
+	free(buf);
+}
+
+/* The candidates a default PVH/HVM guest of HOST gives featmin. */
+static void guest_candidates(const struct fset *host, struct fset *cand_r)
+{
+	struct fset guest = { { 0 } }, fixed, none = { { 0 } };
+	int f;
+
+	for (f = 0; f < HM_NR_FEATURES; f++)
+		if (fs_has(host, f) && strpbrk(hm_features[f].attrs, "AS"))
+			fs_set(&guest, f);
+	search_default_fixed(&fixed);
+	search_candidates(&guest, &fixed, &none, cand_r);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bench-search [-s sets] [-S seed] policy...\n");
+	exit(2);
+}
+
+int main(int argc, char *argv[])
+{
+	static const int ks[] = { 1, 2, 4, 8, 16 };
+	struct fset host, cand;
+	int c, i, a, sets = 100, bad = 0, cands[HM_NR_FEATURES];
+	unsigned long long seed = 1;
+	char *end;
+
+	progname = "bench-search";
+	while ((c = getopt(argc, argv, "s:S:")) != -1) {
+		switch (c) {
+		case 's':
+			sets = (int)strtol(optarg, &end, 10);
+			if (*end || sets < 1)
+				die("bad number of sets '%s'", optarg);
+			break;
+		case 'S':
+			seed = strtoull(optarg, &end, 10);
+			if (*end)
+				die("bad seed '%s'", optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind == argc)
+		usage();
+	printf("%-32s %3s %3s %6s %4s %4s %6s %6s %6s %6s %4s %5s %s\n",
+	    "policy", "n", "k", "mean", "max", "n+1", "log2C", "target",
+	    "x-fewer", "125:mean", "max", "retry", "verdict");
+	for (a = optind; a < argc; a++) {
+		const char *name = strrchr(argv[a], '/') ?
+		    strrchr(argv[a], '/') + 1 : argv[a];
+		int n = 0;
+
+		load(argv[a], &host);
+		guest_candidates(&host, &cand);
+		for (i = 0; i < HM_NR_FEATURES; i++)
+			if (fs_has(&cand, i))
+				cands[n++] = i;
+		for (i = 0; i < (int)(sizeof(ks) / sizeof(ks[0])); i++) {
+			int k = ks[i], set, lc, max = 0, fmax = 0, retries = 0;
+			long sum = 0, fsum = 0;
+			double l2, mean, fmean, target;
+			bool ok = true;
+			const char *five = "-";
+
+			if (k > n)
+				continue;
+			rng_state = seed * 0x9E3779B97F4A7C15ULL + (unsigned)k +
+			    (unsigned)a * 1000u;
+			for (set = 0; set < sets; set++) {
+				struct sim sim = { { { 0 } }, 0, 0 };
+				struct drive_stats st = { 0, 0, 0 };
+				struct search s;
+				struct fset want;
+				int got;
+
+				while (fs_count(&sim.needed) < k)
+					fs_set(&sim.needed, cands[rng((unsigned)n)]);
+				want = sim.needed;
+				fs_close_needed(&want);
+				fs_and(&want, &want, &cand);
+				for (sim.flaky = 0; sim.flaky <= 7; sim.flaky += 7) {
+					sim.calls = 0;
+					memset(&st, 0, sizeof(st));
+					search_init(&s, &cand);
+					if (search_drive(&s, &(struct trial_ops){
+					    sim_run, NULL, NULL }, &sim, 3,
+					    &st) != D_DONE ||
+					    !fs_equal(search_needed(&s), &want)) {
+						fprintf(stderr, "%s k=%d set %d: "
+						    "wrong answer\n", name, k,
+						    set);
+						ok = false;
+					}
+					got = st.attempts;
+					if (sim.flaky) {
+						fsum += got;
+						fmax = got > fmax ? got : fmax;
+						retries += st.unknown;
+					} else {
+						sum += got;
+						max = got > max ? got : max;
+					}
+				}
+			}
+			mean = (double)sum / sets;
+			fmean = (double)fsum / sets;
+			l2 = log2_choose(n, k, &lc);
+			target = l2 + k + 2;
+			if (mean > target + 1e-9)
+				ok = false;
+			/*
+			 * 5x fewer than n+1 is a target for k <= 4; where even
+			 * the information bound (plus the unmasked trial) is
+			 * above (n+1)/5 no search can meet it: say so.
+			 */
+			if (k <= 4)
+				five = mean * 5 <= n + 1 ? "5x-ok" :
+				    l2 + 1 > (n + 1) / 5.0 ? "5x-impossible" :
+				    "5x-MISSED";
+			if (strcmp(five, "5x-MISSED") == 0)
+				ok = false;
+			printf("%-32s %3d %3d %6.1f %4d %4d %6.1f %6.1f %6.1f "
+			    "%6.1f %4d %5.1f %s %s\n", name, n, k, mean, max,
+			    n + 1, l2, target, (n + 1) / mean, fmean, fmax,
+			    (double)retries / sets, mean <= target + 1e-9 ?
+			    "ok" : "MISSED", five);
+			bad |= !ok;
+		}
+	}
+	fshut(stdout, "<stdout>");
+	return bad;
+}
