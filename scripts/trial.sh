@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# trial.sh: one trial for featmin: boot a domain with the mask in
+# HETMIG_CPUID, wait for the workload's verdict, destroy the domain.
+#
+# usage: trial.sh -c CFG [-n NAME] [-b BOOT_SECS] [-w WORK_SECS]
+#                 [-p PASS_MARKER] [-f FAIL_MARKER]
+#                 [-s SSH_TARGET -x REMOTE_COMMAND]
+#
+#   featmin -p pg.json -j pg.journal -e rdtscp=0 -- trial.sh -c pg.cfg
+#
+# The domain is created with `xl create CFG cpuid="$HETMIG_CPUID"`.  The
+# verdict comes from one of:
+#   the console (default): the workload prints PASS_MARKER (default
+#     "HETMIG-VERDICT: PASS") or FAIL_MARKER ("HETMIG-VERDICT: FAIL") on the
+#     guest's console, read from xenconsoled's log (see vm.sh);
+#   ssh (-s): once ssh to SSH_TARGET answers, REMOTE_COMMAND runs there and
+#     its exit status is the verdict.
+# HETMIG_METRIC lines the workload prints (console or ssh) are passed on to
+# featmin on stdout.
+#
+# Exit status, as featmin reads it:
+#   0    the workload passed;
+#   1    it failed: the fail marker, a non-zero remote exit, the guest died
+#        after it had started talking, or no verdict within WORK_SECS;
+#   125  could not tell: xl create failed, the console stayed silent for
+#        BOOT_SECS (default 120), ssh did not answer within BOOT_SECS, ssh
+#        itself failed (255), or trial.sh was misused (bad options, no
+#        HETMIG_CPUID): an error of the rig is never read as a verdict.
+# The domain is destroyed on every way out.
+set -euo pipefail
+
+PROG=trial.sh
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib/common.sh
+. "$here/lib/common.sh"
+
+SSH_OPTS=(-o BatchMode=yes -o ConnectTimeout=10 -o StrictHostKeyChecking=no
+	-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR)
+
+dom=
+tmp=
+
+usage() {
+	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2
+	exit 2
+}
+
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+	local rc=$?
+	if [ -n "$dom" ] && xl domid "$dom" >/dev/null 2>&1; then
+		xl destroy "$dom" >/dev/null 2>&1 || warn "cannot destroy '$dom'"
+	fi
+	[ -z "$tmp" ] || rm -rf "$tmp"
+	exit "$rc"
+}
+
+# new_output LOG OFFSET: what LOG gained past OFFSET, carriage returns gone.
+new_output() {
+	[ -e "$1" ] || return 0
+	tail -c +"$(($2 + 1))" "$1" | tr -d '\r'
+}
+
+# metrics FILE: its HETMIG_METRIC lines, whatever the console put before.
+metrics() {
+	sed -n 's/.*\(HETMIG_METRIC [A-Za-z0-9_.-]*=[^[:space:]]*\).*/\1/p' "$1"
+}
+
+# console_verdict NAME LOG OFFSET BOOT WORK PASS FAIL: watch the console.
+console_verdict() {
+	local name=$1
+	local log=$2
+	local offset=$3
+	local boot=$4
+	local work=$5
+	local pass=$6
+	local fail=$7
+	local start=$SECONDS
+	local out=$tmp/console
+	local talked=
+	while :; do
+		new_output "$log" "$offset" >"$out"
+		[ -s "$out" ] && talked=1
+		if grep -Fq -- "$pass" "$out"; then
+			metrics "$out"
+			say "'$name' passed"
+			return 0
+		fi
+		if grep -Fq -- "$fail" "$out"; then
+			metrics "$out"
+			say "'$name' failed: $(grep -F -m 1 -- "$fail" "$out")"
+			return 1
+		fi
+		if ! xl domid "$name" >/dev/null 2>&1; then
+			if [ -n "$talked" ]; then
+				say "'$name' died before a verdict: $(tail -n 1 "$out")"
+				return 1
+			fi
+			say "'$name' went away without a word on its console"
+			return 125
+		fi
+		if [ -z "$talked" ] && [ $((SECONDS - start)) -ge "$boot" ]; then
+			say "the console of '$name' stayed silent for ${boot}s ('$log')"
+			return 125
+		fi
+		if [ $((SECONDS - start)) -ge $((boot + work)) ]; then
+			say "no verdict from '$name' within $((boot + work))s"
+			return 1
+		fi
+		sleep 1
+	done
+}
+
+# ssh_verdict NAME TARGET BOOT WORK COMMAND: run the workload over ssh.
+ssh_verdict() {
+	local name=$1
+	local target=$2
+	local boot=$3
+	local work=$4
+	local command=$5
+	local rc=0
+	"$here/vm.sh" wait "$name" -s "$target" -w "$boot" || return 125
+	timeout --kill-after=10 "$work" ssh "${SSH_OPTS[@]}" "$target" "$command" \
+		</dev/null || rc=$?
+	case $rc in
+	0) say "'$name' passed" ;;
+	124 | 137) say "no verdict from '$name' within ${work}s"; rc=1 ;;
+	255) say "ssh to '$target' failed"; rc=125 ;;
+	*) say "'$name' failed: '$command' exited $rc"; rc=1 ;;
+	esac
+	return "$rc"
+}
+
+trial() {
+	local cfg=
+	local name=
+	local boot=120
+	local work=600
+	local pass='HETMIG-VERDICT: PASS'
+	local fail='HETMIG-VERDICT: FAIL'
+	local target=
+	local command=
+	local log
+	local offset=0
+	local opt
+	while getopts b:c:f:n:p:s:w:x: opt; do
+		case $opt in
+		b) boot=$OPTARG ;;
+		c) cfg=$OPTARG ;;
+		f) fail=$OPTARG ;;
+		n) name=$OPTARG ;;
+		p) pass=$OPTARG ;;
+		s) target=$OPTARG ;;
+		w) work=$OPTARG ;;
+		x) command=$OPTARG ;;
+		*) usage ;;
+		esac
+	done
+	shift $((OPTIND - 1))
+	if [ $# -ne 0 ] || [ -z "$cfg" ]; then
+		usage
+	fi
+	[ -z "$target" ] || [ -n "$command" ] || die "-s needs -x COMMAND"
+	[[ $boot =~ ^[0-9]+$ && $work =~ ^[0-9]+$ ]] || die "bad -b or -w"
+	[ -n "${HETMIG_CPUID:-}" ] || die "HETMIG_CPUID is not set: run me from featmin"
+	[ -r "$cfg" ] || die "cannot read '$cfg'"
+	need_cmd xl xen-utils-common
+	[ -z "$target" ] || need_cmd ssh openssh-client
+	if [ -z "$name" ]; then
+		name=$(sed -n 's/^[[:space:]]*name[[:space:]]*=[[:space:]]*["'\'']\([^"'\'']*\)["'\''].*/\1/p' "$cfg" | tail -n 1)
+		[ -n "$name" ] || die "no name = in '$cfg': give -n NAME"
+	fi
+	tmp=$(mktemp -d)
+	trap 'cleanup' EXIT
+	trap 'exit 125' INT TERM HUP
+	log=$("$here/vm.sh" console-log "$name")
+	[ -e "$log" ] && offset=$(wc -c <"$log" | tr -d ' ')
+	say "trial ${HETMIG_TRIAL:-?}: '$name' with cpuid=\"$HETMIG_CPUID\""
+	# Set before the domain exists, so no way out can miss it.
+	dom=$name
+	if ! "$here/vm.sh" start -c "$HETMIG_CPUID" -n "$name" "$cfg" >/dev/null; then
+		say "'$name' did not start"
+		return 125
+	fi
+	if [ -n "$target" ]; then
+		ssh_verdict "$name" "$target" "$boot" "$work" "$command"
+	else
+		console_verdict "$name" "$log" "$offset" "$boot" "$work" "$pass" "$fail"
+	fi
+}
+
+main() {
+	local rc
+	# A subshell, so that trial's EXIT trap runs before the status is
+	# mapped; errexit is set inside it again, since bash ignores it in a
+	# subshell that is tested with || or &&.
+	set +e
+	(
+		set -e
+		trial "$@"
+	)
+	rc=$?
+	set -e
+	case $rc in
+	0 | 1 | 125) ;;
+	*)
+		say "exit $rc is no verdict: reporting 125 (could not tell)"
+		rc=125
+		;;
+	esac
+	exit "$rc"
+}
+
+main "$@"
