@@ -191,15 +191,25 @@ trial() {
 
 main() {
 	local rc
-	# A subshell, so that trial's EXIT trap runs before the status is
-	# mapped; errexit is set inside it again, since bash ignores it in a
-	# subshell that is tested with || or &&.
+	local child
+	# trial runs in a subshell of its own, so that its EXIT trap (which
+	# destroys the domain) has run before the status is mapped.  errexit is
+	# set inside it again: bash ignores it in a subshell tested with || or
+	# &&.  A signal to this shell is passed on to the subshell, which ends
+	# the trial the same way.
 	set +e
 	(
 		set -e
 		trial "$@"
-	)
+	) &
+	child=$!
+	trap 'kill -TERM "$child" 2>/dev/null' INT TERM HUP
+	wait "$child"
 	rc=$?
+	while kill -0 "$child" 2>/dev/null; do
+		wait "$child"
+		rc=$?
+	done
 	set -e
 	case $rc in
 	0 | 1 | 125) ;;

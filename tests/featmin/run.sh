@@ -1,0 +1,538 @@
+#!/usr/bin/env bash
+# run.sh: featmin's tests: the search end to end with simulated trial
+# commands (exact answers, outputs, 125 and retries, timeouts, signals),
+# the journal (resume after kill -9, a cut-off line, another search), and
+# the trial scripts' mapping of outcomes to 0/1/125 against a test double
+# of the xl command line (tests/featmin/fake-bin/xl: exit codes and console
+# log lines only, no pretend Xen), and the selftest and pgbench workloads.
+#
+# usage: tests/featmin/run.sh BUILD_DIR
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
+featmin=$build/bin/featmin
+featdump=$build/bin/featdump
+lab_a=$top/tests/fixtures/raw/qemu-lab-a.txt
+passed=0
+failed=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { passed=$((passed + 1)); }
+not_ok() {
+	failed=$((failed + 1))
+	printf 'FAIL: %s\n' "$*" >&2
+}
+
+# expect NAME WANT GOT: string equality.
+expect() {
+	if [ "$2" = "$3" ]; then
+		ok
+	else
+		not_ok "$1: want '$2', got '$3'"
+	fi
+}
+
+# expect_rc NAME WANT CMD...: CMD's exit status; its output stays in
+# $tmp/out and $tmp/err.
+expect_rc() {
+	local name=$1
+	local want=$2
+	local rc=0
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	if [ "$rc" -eq "$want" ]; then
+		ok
+	else
+		not_ok "$name: exit $rc, want $want; stderr: $(tail -n 3 "$tmp/err")"
+	fi
+}
+
+# expect_grep NAME PATTERN FILE
+expect_grep() {
+	if grep -Eq -- "$2" "$3"; then
+		ok
+	else
+		not_ok "$1: no '$2' in: $(head -c 600 "$3")"
+	fi
+}
+
+# A trial command simulating a workload that needs $NEEDS: it fails when
+# HETMIG_CPUID hides one of them.  $FLAKY=N answers 125 on every Nth call,
+# $ALWAYS=rc answers rc, $SLEEP delays, $FAIL_FROM=N fails from trial N on.
+write_sim() {
+	cat >"$tmp/sim" <<'EOF'
+#!/usr/bin/env bash
+set -euo pipefail
+n=0
+if [ -n "${COUNTER:-}" ]; then
+	[ -e "$COUNTER" ] && n=$(cat "$COUNTER")
+	n=$((n + 1))
+	echo "$n" >"$COUNTER"
+fi
+[ -z "${TRACE:-}" ] || printf '%s %s\n' "$HETMIG_TRIAL" "$HETMIG_CPUID" >>"$TRACE"
+[ -z "${PIDFILE:-}" ] || echo $$ >"$PIDFILE"
+[ -z "${SLEEP:-}" ] || sleep "$SLEEP"
+[ -z "${ALWAYS:-}" ] || exit "$ALWAYS"
+if [ -n "${FLAKY:-}" ] && [ $((n % FLAKY)) -eq 0 ]; then
+	exit 125
+fi
+if [ -n "${FAIL_FROM:-}" ] && [ "$HETMIG_TRIAL" -ge "$FAIL_FROM" ]; then
+	exit 1
+fi
+for f in ${NEEDS:-}; do
+	case ",$HETMIG_CPUID," in *",$f=0,"*) echo "HETMIG_METRIC tps=0"; exit 1 ;; esac
+done
+echo "noise on stdout"
+echo "HETMIG_METRIC tps=46.1"
+exit 0
+EOF
+	chmod +x "$tmp/sim"
+}
+
+# needed NEEDS [featmin options...]: the answer beyond the fixed baseline.
+needed() {
+	local needs=$1
+	shift
+	NEEDS=$needs "$featmin" -p "$lab_a" -e rdtscp=0 -o names "$@" -- "$tmp/sim" \
+		2>/dev/null | sort | comm -13 "$tmp/baseline" -
+}
+
+test_answers() {
+	local needs
+	local want
+	NEEDS='' "$featmin" -p "$lab_a" -e rdtscp=0 -o names -- "$tmp/sim" 2>/dev/null |
+		sort >"$tmp/baseline"
+	expect_grep "baseline holds sse2" '^sse2$' "$tmp/baseline"
+	if grep -q '^avx2$' "$tmp/baseline"; then
+		not_ok "avx2 is in the fixed baseline"
+	else
+		ok
+	fi
+	while IFS='|' read -r needs want; do
+		expect "needs {$needs}" "$want" "$(needed "$needs" | tr '\n' ' ' | sed 's/ $//')"
+	done <<'EOF'
+|
+avx2|avx avx2 xsave
+popcnt fma|avx fma popcnt xsave
+sse4-2 bmi2 movbe|bmi2 movbe sse3 sse4-1 sse4-2 ssse3
+clflushopt de|clflushopt de
+xgetbv1|xgetbv1 xsave
+EOF
+	# -k keeps a feature, -a drops the baseline.
+	expect "-k popcnt" "popcnt" "$(needed "" -k popcnt | tr '\n' ' ' | sed 's/ $//')"
+	NEEDS=sse2 "$featmin" -a -p "$lab_a" -e rdtscp=0 -o names -- "$tmp/sim" \
+		2>/dev/null >"$tmp/out" || true
+	expect_grep "-a finds sse2 needed" '^sse2$' "$tmp/out"
+	if grep -q '^cmov$' "$tmp/out"; then
+		not_ok "-a: cmov reported though not needed"
+	else
+		ok
+	fi
+}
+
+test_trial_count() {
+	local n
+	rm -f "$tmp/j"
+	NEEDS=avx2 "$featmin" -p "$lab_a" -j "$tmp/j" -e rdtscp=0 -- "$tmp/sim" \
+		>/dev/null 2>&1
+	n=$(($(wc -l <"$tmp/j") - 1))
+	if [ "$n" -le 10 ]; then
+		ok
+	else
+		not_ok "one needed feature of 40: $n trials, want <= 10"
+	fi
+}
+
+test_outputs() {
+	NEEDS="avx2 popcnt" "$featmin" -p "$lab_a" -e rdtscp=0 -- "$tmp/sim" \
+		>"$tmp/json" 2>"$tmp/err"
+	NEEDS="avx2 popcnt" "$featmin" -p "$lab_a" -e rdtscp=0 -o names -- "$tmp/sim" \
+		>"$tmp/names" 2>/dev/null
+	NEEDS="avx2 popcnt" "$featmin" -p "$lab_a" -e rdtscp=0 -o xl -- "$tmp/sim" \
+		>"$tmp/xl" 2>/dev/null
+	if "$featdump" -f "$tmp/json" -o names | cmp -s - "$tmp/names"; then
+		ok
+	else
+		not_ok "featdump -f reads a different set from the json than -o names"
+	fi
+	expect "json format" "hetmig-policy/1" "$(jq -r .format "$tmp/json")"
+	expect "evidence avx2 fail is a trial" number "$(jq -r '.evidence.avx2.fail | type' "$tmp/json")"
+	expect "evidence avx2 pass before fail" true "$(jq '.evidence.avx2.pass < .evidence.avx2.fail' "$tmp/json")"
+	expect "evidence avx via avx2" avx2 "$(jq -r .evidence.avx.via "$tmp/json")"
+	expect "evidence sse2 fixed" true "$(jq -r .evidence.sse2.fixed "$tmp/json")"
+	expect "json cpuid = -o xl" "$(cat "$tmp/xl")" "$(jq -r .cpuid "$tmp/json")"
+	expect_grep "xl output" '^host,rdtscp=0,.*fma=0' "$tmp/xl"
+	if grep -Eq '(avx2|popcnt|xsave)=0' "$tmp/xl"; then
+		not_ok "the final cpuid= hides a needed feature: $(cat "$tmp/xl")"
+	else
+		ok
+	fi
+	expect "metric recorded" 46.1 "$(jq -r '.trials[0].metrics.tps' "$tmp/json")"
+	expect "failed trial's metric" 0 "$(jq -r '[.trials[] | select(.verdict == "fail")][0].metrics.tps' "$tmp/json")"
+	expect_grep "progress line" '^featmin: trial 2 (passed|failed) in [0-9]+s: [0-9]+ candidates left, about [0-9]+ trials to go, elapsed [0-9]+s, eta [0-9]+s$' "$tmp/err"
+	if grep -q 'noise' "$tmp/json"; then
+		not_ok "the trial's stdout leaked into featmin's"
+	else
+		ok
+	fi
+}
+
+test_env() {
+	rm -f "$tmp/trace"
+	TRACE=$tmp/trace NEEDS=avx2 "$featmin" -p "$lab_a" -e rdtscp=0 -- "$tmp/sim" \
+		>/dev/null 2>&1
+	expect "trial numbers count up" "$(seq 1 "$(wc -l <"$tmp/trace")" | tr '\n' ' ')" \
+		"$(cut -d' ' -f1 "$tmp/trace" | tr '\n' ' ')"
+	expect "first trial hides nothing" "host,rdtscp=0" "$(head -n 1 "$tmp/trace" | cut -d' ' -f2)"
+	expect_grep "dependents hidden together" 'xsave=0.*xsaveopt=0|avx=0.*avx2=0' "$tmp/trace"
+}
+
+test_unmasked_fails() {
+	expect_rc "fails unmasked" 1 env NEEDS=rdtscp "$featmin" -p "$lab_a" \
+		-e rdtscp=0 -- "$tmp/sim"
+	expect_grep "fails unmasked: message" 'the workload fails even unmasked \(trial 1\)' "$tmp/err"
+	if [ -s "$tmp/out" ]; then not_ok "fails unmasked: printed data"; else ok; fi
+}
+
+test_verify() {
+	local n
+	rm -f "$tmp/j"
+	expect_rc "--verify passes" 0 env NEEDS=avx2 "$featmin" -p "$lab_a" -j "$tmp/j" \
+		--verify -- "$tmp/sim"
+	expect "verified" true "$(jq .verified "$tmp/out")"
+	expect "one verify record" 1 "$(grep -c '"kind":"verify"' "$tmp/j")"
+	n=$(grep -c '"kind":"search"' "$tmp/j")
+	expect_rc "--verify fails" 1 env NEEDS=avx2 FAIL_FROM=$((n + 1)) "$featmin" \
+		-p "$lab_a" --verify -- "$tmp/sim"
+	expect_grep "--verify fails: message" "verification failed: trial $((n + 1))" "$tmp/err"
+}
+
+test_unknown() {
+	local clean
+	clean=$(needed "avx2 popcnt" | tr '\n' ' ')
+	rm -f "$tmp/j" "$tmp/count"
+	COUNTER=$tmp/count FLAKY=3 NEEDS="avx2 popcnt" "$featmin" -p "$lab_a" \
+		-j "$tmp/j" -e rdtscp=0 -r 1 -o names -- "$tmp/sim" 2>"$tmp/err" |
+		sort | comm -13 "$tmp/baseline" - >"$tmp/out"
+	expect "125 every 3rd: same answer" "$clean" "$(tr '\n' ' ' <"$tmp/out")"
+	if [ "$(grep -c '"verdict":"unknown"' "$tmp/j")" -gt 0 ]; then ok; else
+		not_ok "125s are not in the journal"
+	fi
+	expect_grep "125 is reported" 'trial [0-9]+ could not tell \(exit 125\)' "$tmp/err"
+	rm -f "$tmp/j"
+	expect_rc "always 125" 3 env ALWAYS=125 "$featmin" -p "$lab_a" -j "$tmp/j" -r 2 \
+		-- "$tmp/sim"
+	expect_grep "always 125: message" 'trial 3 could not tell \(exit 125\) 3 times: stopping; the journal keeps' "$tmp/err"
+	expect "always 125: three records" 4 "$(wc -l <"$tmp/j")"
+	expect_rc "exit 126 is a failure" 1 env ALWAYS=126 "$featmin" -p "$lab_a" -- "$tmp/sim"
+	expect_rc "exit 130 is no verdict" 3 env ALWAYS=130 "$featmin" -p "$lab_a" -r 0 -- "$tmp/sim"
+	expect_rc "missing command" 1 "$featmin" -p "$lab_a" -- "$tmp/does-not-exist"
+	expect_grep "missing command: message" "cannot run '$tmp/does-not-exist'" "$tmp/err"
+}
+
+# kill -9 in the middle, then resume: no finished trial runs again.
+test_resume() {
+	local pid
+	local i
+	local clean
+	local before
+	rm -f "$tmp/j" "$tmp/jc"
+	NEEDS="avx2 popcnt" "$featmin" -p "$lab_a" -j "$tmp/jc" -e rdtscp=0 -- \
+		"$tmp/sim" >"$tmp/clean.json" 2>/dev/null
+	clean=$(grep -c '"kind":"search"' "$tmp/jc")
+	SLEEP=0.2 NEEDS="avx2 popcnt" "$featmin" -p "$lab_a" -j "$tmp/j" -e rdtscp=0 \
+		-- "$tmp/sim" >/dev/null 2>&1 &
+	pid=$!
+	for ((i = 0; i < 100; i++)); do
+		[ "$(wc -l <"$tmp/j" 2>/dev/null || echo 0)" -ge 6 ] && break
+		sleep 0.1
+	done
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null || true
+	sleep 0.5
+	before=$(grep -c '"kind":"search"' "$tmp/j")
+	if [ "$before" -ge 5 ] && [ "$before" -lt "$clean" ]; then ok; else
+		not_ok "kill -9: $before of $clean trials on record"
+	fi
+	# As if the kill had cut a record in half.
+	printf '{"trial":99,"kind":"sea' >>"$tmp/j"
+	NEEDS="avx2 popcnt" "$featmin" -j "$tmp/j" -e rdtscp=0 -- "$tmp/sim" \
+		>"$tmp/resumed.json" 2>"$tmp/err"
+	expect_grep "resume message" "resuming from '$tmp/j': $before trials on record" "$tmp/err"
+	expect "resumed: same answer" "$(jq -c .features "$tmp/clean.json")" \
+		"$(jq -c .features "$tmp/resumed.json")"
+	expect "resumed: as many trials as a clean run" "$clean" \
+		"$(grep -c '"kind":"search"' "$tmp/j")"
+	expect "resumed: no mask twice" 0 \
+		"$(grep '"kind":"search"' "$tmp/j" | jq -r .hide | sort | uniq -d | wc -l)"
+	expect_grep "resumed: trials from the journal" "$((clean - before)) trials run, $before from the journal" "$tmp/err"
+	# Once more: everything comes from the journal.
+	NEEDS="avx2 popcnt" "$featmin" -j "$tmp/j" -e rdtscp=0 -- "$tmp/sim" \
+		>/dev/null 2>"$tmp/err"
+	expect_grep "finished journal: nothing runs" "0 trials run, $clean from the journal" "$tmp/err"
+	expect_rc "another search" 2 env NEEDS=avx2 "$featmin" -j "$tmp/j" -e rdtscp=0,avx=0 \
+		-- "$tmp/sim"
+	expect_grep "another search: message" "journal '$tmp/j' belongs to another search" "$tmp/err"
+	printf 'not json\n' >"$tmp/bad-j"
+	expect_rc "not a journal" 2 "$featmin" -p "$lab_a" -j "$tmp/bad-j" -- "$tmp/sim"
+	expect_grep "not a journal: message" "bad-j:1: not a featmin journal" "$tmp/err"
+}
+
+test_timeout_and_signals() {
+	local pid
+	local child
+	local start=$SECONDS
+	local rc=0
+	expect_rc "timeout" 3 env SLEEP=30 "$featmin" -p "$lab_a" -t 1 -r 0 -- "$tmp/sim"
+	expect_grep "timeout: message" 'trial 1 timed out after 1 s' "$tmp/err"
+	if [ $((SECONDS - start)) -lt 15 ]; then ok; else not_ok "timeout took $((SECONDS - start))s"; fi
+	rm -f "$tmp/j" "$tmp/pid"
+	PIDFILE=$tmp/pid SLEEP=30 "$featmin" -p "$lab_a" -j "$tmp/j" -- "$tmp/sim" \
+		>/dev/null 2>"$tmp/err" &
+	pid=$!
+	for ((i = 0; i < 50; i++)); do
+		[ -s "$tmp/pid" ] && break
+		sleep 0.1
+	done
+	child=$(cat "$tmp/pid")
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	expect "SIGTERM: exit 143" 143 "$rc"
+	sleep 0.3
+	if kill -0 "$child" 2>/dev/null; then
+		not_ok "SIGTERM: the trial command was left running"
+		kill "$child" 2>/dev/null || true
+	else
+		ok
+	fi
+	expect "SIGTERM: the trial in flight is not recorded" 1 "$(wc -l <"$tmp/j")"
+	expect_grep "SIGTERM: message" 'stopped by signal 15; run again with the same journal to resume' "$tmp/err"
+}
+
+test_usage() {
+	expect_rc "no command" 2 "$featmin" -p "$lab_a"
+	expect_grep "usage on stderr" '^usage: featmin' "$tmp/err"
+	expect_rc "bad option" 2 "$featmin" --bogus -- true
+	expect_rc "bad output" 2 "$featmin" -p "$lab_a" -o xml -- true
+	expect_grep "bad output: message" "^featmin: unknown output 'xml': expected json, names or xl$" "$tmp/err"
+	expect_rc "bad retries" 2 "$featmin" -p "$lab_a" -r x -- true
+	expect_rc "unknown -k feature" 2 "$featmin" -p "$lab_a" -k avx9 -- true
+	expect_grep "unknown -k feature: message" "unknown feature 'avx9'" "$tmp/err"
+	expect_rc "bad -e item" 2 "$featmin" -p "$lab_a" -e rdtscp -- true
+	expect_rc "no policy" 2 "$featmin" -- true
+	expect_grep "no policy: message" "^featmin: no policy: give -p FILE" "$tmp/err"
+	expect_rc "bad policy" 2 "$featmin" -p "$tmp/nonexistent" -- true
+	expect_grep "bad policy: message" "cannot open '$tmp/nonexistent'" "$tmp/err"
+}
+
+# --- the trial scripts, against the xl test double -----------------------
+
+setup_fake() {
+	mkdir -p "$tmp/xlstate" "$tmp/console"
+	rm -f "$tmp/xlstate"/* "$tmp/console"/*
+	export FAKE_XL_DIR=$tmp/xlstate HETMIG_CONSOLE_DIR=$tmp/console
+	printf 'name = "t1"\ntype = "pvh"\nkernel = "/boot/vmlinuz"\n' >"$tmp/t1.cfg"
+}
+
+# trial_case NAME WANT_RC MODE [trial.sh options...]
+trial_case() {
+	local name=$1
+	local want=$2
+	local mode=$3
+	shift 3
+	expect_rc "trial.sh $name" "$want" env PATH="$here/fake-bin:$PATH" \
+		FAKE_XL_MODE="$mode" HETMIG_CPUID="host,rdtscp=0,avx2=0" HETMIG_TRIAL=1 \
+		"$top/scripts/trial.sh" -c "$tmp/t1.cfg" "$@"
+	if compgen -G "$tmp/xlstate/dom-*" >/dev/null; then
+		not_ok "trial.sh $name: a domain was left behind"
+		rm -f "$tmp/xlstate"/dom-*
+	else
+		ok
+	fi
+}
+
+test_trial_sh() {
+	setup_fake
+	trial_case "pass" 0 pass -b 5
+	expect "pass: metric on stdout" "HETMIG_METRIC tps=46.1" "$(cat "$tmp/out")"
+	expect_grep "pass: cpuid= given to xl create" \
+		'^create .*t1.cfg cpuid="host,rdtscp=0,avx2=0" name="t1"$' "$tmp/xlstate/calls"
+	expect_grep "pass: destroyed" '^t1$' "$tmp/xlstate/destroyed"
+	trial_case "fail marker" 1 fail -b 5
+	expect_grep "fail: reason" "failed: HETMIG-VERDICT: FAIL missing: avx2" "$tmp/err"
+	trial_case "xl create fails" 125 create-fails -b 5
+	trial_case "console silent" 125 silent -b 2
+	expect_grep "silent: reason" "stayed silent for 2s" "$tmp/err"
+	trial_case "guest died" 1 crash -b 5
+	trial_case "no verdict in time" 1 hang -b 2 -w 2
+	# A marker from an earlier boot of the same name is not an answer.
+	printf 'HETMIG-VERDICT: PASS\n' >"$tmp/console/guest-t1.log"
+	trial_case "old marker ignored" 125 silent -b 2
+	FAKE_SSH_MODE=unreachable trial_case "ssh unreachable (mode)" 125 pass -b 3 \
+		-s root@guest -x /w/pgbench
+	FAKE_SSH_MODE=pass trial_case "ssh pass" 0 silent -b 3 -s root@guest -x /w/pgbench
+	expect_grep "ssh pass: metric" '^HETMIG_METRIC tps=51.5$' "$tmp/out"
+	FAKE_SSH_MODE=fail trial_case "ssh workload fails" 1 silent -b 3 -s root@guest -x /w/pgbench
+	FAKE_SSH_MODE=broken trial_case "ssh dies" 125 silent -b 3 -s root@guest -x /w/pgbench
+	trial_case "bad option" 125 pass -Z
+	expect_rc "no HETMIG_CPUID" 125 env -u HETMIG_CPUID PATH="$here/fake-bin:$PATH" \
+		"$top/scripts/trial.sh" -c "$tmp/t1.cfg"
+	expect_grep "no HETMIG_CPUID: message" "HETMIG_CPUID is not set" "$tmp/err"
+}
+
+test_trial_sh_signal() {
+	local pid
+	local rc=0
+	local i
+	setup_fake
+	PATH="$here/fake-bin:$PATH" FAKE_XL_MODE=silent HETMIG_CPUID=host \
+		"$top/scripts/trial.sh" -c "$tmp/t1.cfg" -b 60 >/dev/null 2>&1 &
+	pid=$!
+	for ((i = 0; i < 50; i++)); do
+		compgen -G "$tmp/xlstate/dom-*" >/dev/null && break
+		sleep 0.1
+	done
+	sleep 0.3
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	expect "trial.sh SIGTERM: 125" 125 "$rc"
+	if compgen -G "$tmp/xlstate/dom-*" >/dev/null; then
+		not_ok "trial.sh SIGTERM: the domain was left behind"
+	else
+		ok
+	fi
+}
+
+test_vm_sh() {
+	setup_fake
+	expect_rc "vm.sh start, marker seen" 0 env PATH="$here/fake-bin:$PATH" FAKE_XL_MODE=pass \
+		"$top/scripts/vm.sh" start -c host -m 'HETMIG-VERDICT: PASS' -w 5 "$tmp/t1.cfg"
+	expect "vm.sh start prints the name" t1 "$(cat "$tmp/out")"
+	if [ -e "$tmp/xlstate/dom-t1" ]; then ok; else not_ok "vm.sh start: the domain is gone"; fi
+	expect_rc "vm.sh stop" 0 env PATH="$here/fake-bin:$PATH" "$top/scripts/vm.sh" stop t1 -w 1
+	if [ -e "$tmp/xlstate/dom-t1" ]; then not_ok "vm.sh stop left t1"; else ok; fi
+	expect_rc "vm.sh start, no marker" 1 env PATH="$here/fake-bin:$PATH" FAKE_XL_MODE=silent \
+		"$top/scripts/vm.sh" start -m 'READY' -w 2 "$tmp/t1.cfg"
+	if [ -e "$tmp/xlstate/dom-t1" ]; then not_ok "vm.sh: a failed start left t1"; else ok; fi
+	expect_rc "vm.sh create fails" 3 env PATH="$here/fake-bin:$PATH" FAKE_XL_MODE=create-fails \
+		"$top/scripts/vm.sh" start "$tmp/t1.cfg"
+	expect_rc "vm.sh usage" 2 "$top/scripts/vm.sh" bogus
+}
+
+# featmin driving trial.sh driving the xl test double.
+test_chain() {
+	local got
+	setup_fake
+	got=$(PATH="$here/fake-bin:$PATH" FAKE_XL_MODE=needs FAKE_XL_NEEDS="avx2 popcnt" \
+		"$featmin" -p "$lab_a" -e rdtscp=0 -o names -- \
+		"$top/scripts/trial.sh" -c "$tmp/t1.cfg" -b 5 2>"$tmp/err" |
+		sort | comm -13 "$tmp/baseline" - | tr '\n' ' ')
+	expect "featmin + trial.sh: answer" "avx avx2 popcnt xsave " "$got"
+	expect "featmin + trial.sh: every domain destroyed" \
+		"$(grep -c '^create' "$tmp/xlstate/calls")" "$(wc -l <"$tmp/xlstate/destroyed")"
+	if grep '^create' "$tmp/xlstate/calls" | grep -vq 'cpuid="host,rdtscp=0'; then
+		not_ok "featmin + trial.sh: a create without rdtscp=0"
+	else
+		ok
+	fi
+}
+
+# --- workloads -----------------------------------------------------------
+
+test_selftest() {
+	local f
+	local s
+	local d
+	local agreed=0
+	"${CC:-cc}" -std=gnu11 -O2 -Wall -Wextra -o "$tmp/selftest" \
+		"$top/scripts/workloads/selftest.c" || { not_ok "selftest does not build"; return; }
+	expect_rc "selftest -l" 0 "$tmp/selftest" -l
+	expect_rc "selftest unknown feature" 2 "$tmp/selftest" avx9
+	"$featdump" -l >"$tmp/here" 2>/dev/null || { ok; return; }
+	# Its CPUID checks agree with featdump's decoder on this machine.
+	for f in $("$tmp/selftest" -l); do
+		s=0
+		"$tmp/selftest" "$f" >"$tmp/out" && s=1
+		d=0
+		grep -qx -- "$f" "$tmp/here" && d=1
+		if [ "$s" = "$d" ]; then
+			agreed=$((agreed + 1))
+		else
+			not_ok "selftest $f says $s, featdump -l says $d"
+		fi
+		if [ "$s" = 1 ]; then
+			expect_grep "selftest $f: verdict" '^HETMIG-VERDICT: PASS$' "$tmp/out"
+		else
+			expect_grep "selftest $f: verdict" "^HETMIG-VERDICT: FAIL missing: $f\$" "$tmp/out"
+		fi
+	done
+	if [ "$agreed" -ge 20 ]; then ok; else not_ok "selftest: only $agreed features compared"; fi
+}
+
+# pgbench's verdict logic against stub PostgreSQL binaries, then for real
+# when PostgreSQL is installed and we are root.
+test_pgbench() {
+	local stub=$tmp/pgstub
+	local mode
+	# The workload runs PostgreSQL as postgres when root: let it reach in.
+	chmod 711 "$tmp"
+	mkdir -p "$stub"
+	for b in initdb pg_ctl postgres; do
+		printf '#!/bin/sh\nexit 0\n' >"$stub/$b"
+	done
+	cat >"$stub/pgbench" <<'EOF'
+#!/bin/sh
+case " $* " in *" -i "*) exit 0 ;; esac
+case $PGSTUB in
+ok) echo "tps = 12.5 (without initial connection time)" ;;
+notps) echo "something else" ;;
+fail) echo "pgbench: error: could not connect" >&2; exit 1 ;;
+esac
+EOF
+	chmod +x "$stub"/*
+	for mode in ok notps fail; do
+		local want=1
+		[ "$mode" = ok ] && want=0
+		expect_rc "pgbench workload, $mode" "$want" env PGSTUB=$mode \
+			"$top/scripts/workloads/pgbench" -B "$stub" -T 1 -D "$tmp/pgdata-$mode"
+		if [ -e "$tmp/pgdata-$mode" ]; then not_ok "pgbench $mode: data left"; else ok; fi
+	done
+	PGSTUB=ok "$top/scripts/workloads/pgbench" -B "$stub" -T 1 -D "$tmp/pgd" >"$tmp/out" 2>/dev/null
+	expect "pgbench: tps metric and verdict" "HETMIG_METRIC tps=12.5 PASS" \
+		"$(sed -n 's/^HETMIG-VERDICT: //p; /tps=/p' "$tmp/out" | tr '\n' ' ' | sed 's/ $//')"
+	PGSTUB=fail "$top/scripts/workloads/pgbench" -B "$stub" -T 1 >"$tmp/out" 2>/dev/null || true
+	expect "pgbench: failing run" "HETMIG-VERDICT: FAIL pgbench run" "$(cat "$tmp/out")"
+	if [ "$(id -u)" -eq 0 ] && getent passwd postgres >/dev/null &&
+		compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
+		expect_rc "pgbench workload, real PostgreSQL" 0 "$top/scripts/workloads/pgbench" -T 2
+		expect_grep "real pgbench: tps" '^HETMIG_METRIC tps=[0-9]+\.[0-9]+$' "$tmp/out"
+	fi
+}
+
+main() {
+	[ -x "$featmin" ] || { echo "no $featmin: run make" >&2; exit 2; }
+	write_sim
+	test_answers
+	test_trial_count
+	test_outputs
+	test_env
+	test_unmasked_fails
+	test_verify
+	test_unknown
+	test_resume
+	test_timeout_and_signals
+	test_usage
+	test_trial_sh
+	test_trial_sh_signal
+	test_vm_sh
+	test_chain
+	test_selftest
+	test_pgbench
+	printf 'featmin: %d passed, %d failed\n' "$passed" "$failed"
+	[ "$failed" -eq 0 ]
+}
+
+main "$@"
