@@ -288,7 +288,7 @@ static void progress(void *ctx, const struct search *s, int nr,
 		     enum verdict v)
 {
 	struct run *run = ctx;
-	const struct journal_rec *r = &run->j.recs[run->j.nr_recs - 1];
+	const struct journal_rec *r;
 	char e[24], eta[24], d[24];
 	double mean = journal_mean_seconds(&run->j);
 	int left = search_estimate(s);
@@ -296,6 +296,7 @@ static void progress(void *ctx, const struct search *s, int nr,
 	(void)nr;
 	if (stop_signal || run->j.nr_recs == 0)
 		return;
+	r = &run->j.recs[run->j.nr_recs - 1];
 	if (v == V_UNKNOWN) {
 		fprintf(stderr, "%s: trial %d could not tell (%s %d) after %s\n",
 		    progname, r->trial, r->status >= 128 ? "signal or status" :

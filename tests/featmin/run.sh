@@ -247,7 +247,7 @@ test_resume() {
 		-- "$tmp/sim" >/dev/null 2>&1 &
 	pid=$!
 	for ((i = 0; i < 100; i++)); do
-		[ "$(wc -l <"$tmp/j" 2>/dev/null || echo 0)" -ge 6 ] && break
+		[ -e "$tmp/j" ] && [ "$(wc -l <"$tmp/j")" -ge 6 ] && break
 		sleep 0.1
 	done
 	kill -9 "$pid"
