@@ -120,7 +120,7 @@ ssh_verdict() {
 	local command=$5
 	local rc=0
 	"$here/vm.sh" wait "$name" -s "$target" -w "$boot" || return 125
-	timeout --kill-after=10 "$work" ssh "${SSH_OPTS[@]}" "$target" "$command" \
+	timeout -k 10 "$work" ssh "${SSH_OPTS[@]}" "$target" "$command" \
 		</dev/null || rc=$?
 	case $rc in
 	0) say "'$name' passed" ;;
