@@ -661,11 +661,16 @@ int main(int argc, char *argv[])
 
 	if (jpath != NULL && journal_open(&run.j, jpath, &err) < 0)
 		die("%s", err.msg);
-	if (ppath != NULL)
+	if (ppath != NULL) {
 		load_policy(ppath, &policy);
-	else if (run.j.has_head)
+	} else if (run.j.has_head) {
+		/* Resuming with -j alone: the journal says what the search is. */
 		policy = run.j.head.policy;
-	else
+		if (run.extra == NULL && run.j.head.extra != NULL)
+			add_items(&run.extra, &hidden, run.j.head.extra);
+		if (!all && fs_empty(&keep))
+			keep = run.j.head.fixed;
+	} else
 		die("no policy: give -p FILE, e.g. the output of 'featdump -d "
 		    "DOMAIN -o json' while the guest runs");
 	if (!all)

@@ -339,6 +339,29 @@ static int put_json(struct journal *j, json_t *o, struct perr *err)
 	return rc;
 }
 
+/*
+ * A new journal's directory entry must outlive a crash too: sync the
+ * directory once the header is written.  Best effort: some file systems
+ * refuse to open or sync a directory, and the records themselves are
+ * synced anyway.
+ */
+static void sync_dir(const char *path)
+{
+	char *copy = estrdup(path), *slash = strrchr(copy, '/');
+	int fd;
+
+	if (slash == copy)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	fd = open(slash ? copy : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	free(copy);
+}
+
 int journal_start(struct journal *j, const struct journal_head *head,
 		  struct perr *err)
 {
@@ -371,6 +394,7 @@ int journal_start(struct journal *j, const struct journal_head *head,
 		die("out of memory");
 	if (put_json(j, o, err) < 0)
 		return -1;
+	sync_dir(j->path);
 	j->has_head = true;
 	j->head.policy = head->policy;
 	j->head.fixed = head->fixed;
