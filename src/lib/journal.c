@@ -394,7 +394,8 @@ int journal_start(struct journal *j, const struct journal_head *head,
 		die("out of memory");
 	if (put_json(j, o, err) < 0)
 		return -1;
-	sync_dir(j->path);
+	if (j->fd >= 0)
+		sync_dir(j->path);
 	j->has_head = true;
 	j->head.policy = head->policy;
 	j->head.fixed = head->fixed;

@@ -17,6 +17,7 @@ featdump=$build/bin/featdump
 lab_a=$top/tests/fixtures/raw/qemu-lab-a.txt
 passed=0
 failed=0
+got=
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -92,19 +93,26 @@ EOF
 	chmod +x "$tmp/sim"
 }
 
-# needed NEEDS [featmin options...]: the answer beyond the fixed baseline.
+# needed NEEDS [featmin options...]: the answer beyond the fixed baseline,
+# space-separated, into $got.  No pipe hides a crash: a non-zero exit fails.
 needed() {
 	local needs=$1
+	local rc=0
 	shift
 	NEEDS=$needs "$featmin" -p "$lab_a" -e rdtscp=0 -o names "$@" -- "$tmp/sim" \
-		2>/dev/null | sort | comm -13 "$tmp/baseline" -
+		>"$tmp/needed" 2>"$tmp/needed.err" || rc=$?
+	[ "$rc" -eq 0 ] || not_ok "featmin exit $rc for {$needs}: $(tail -n 1 "$tmp/needed.err")"
+	got=$(sort "$tmp/needed" | comm -13 "$tmp/baseline" - | tr '\n' ' ' | sed 's/ $//')
 }
 
 test_answers() {
 	local needs
 	local want
-	NEEDS='' "$featmin" -p "$lab_a" -e rdtscp=0 -o names -- "$tmp/sim" 2>/dev/null |
-		sort >"$tmp/baseline"
+	local rc=0
+	NEEDS='' "$featmin" -p "$lab_a" -e rdtscp=0 -o names -- "$tmp/sim" \
+		>"$tmp/baseline.raw" 2>"$tmp/err" || rc=$?
+	expect "baseline run" 0 "$rc"
+	sort "$tmp/baseline.raw" >"$tmp/baseline"
 	expect_grep "baseline holds sse2" '^sse2$' "$tmp/baseline"
 	if grep -q '^avx2$' "$tmp/baseline"; then
 		not_ok "avx2 is in the fixed baseline"
@@ -112,7 +120,8 @@ test_answers() {
 		ok
 	fi
 	while IFS='|' read -r needs want; do
-		expect "needs {$needs}" "$want" "$(needed "$needs" | tr '\n' ' ' | sed 's/ $//')"
+		needed "$needs"
+		expect "needs {$needs}" "$want" "$got"
 	done <<'EOF'
 |
 avx2|avx avx2 xsave
@@ -122,9 +131,12 @@ clflushopt de|clflushopt de
 xgetbv1|xgetbv1 xsave
 EOF
 	# -k keeps a feature, -a drops the baseline.
-	expect "-k popcnt" "popcnt" "$(needed "" -k popcnt | tr '\n' ' ' | sed 's/ $//')"
+	needed "" -k popcnt
+	expect "-k popcnt" "popcnt" "$got"
+	rc=0
 	NEEDS=sse2 "$featmin" -a -p "$lab_a" -e rdtscp=0 -o names -- "$tmp/sim" \
-		2>/dev/null >"$tmp/out" || true
+		>"$tmp/out" 2>/dev/null || rc=$?
+	expect "-a run" 0 "$rc"
 	expect_grep "-a finds sse2 needed" '^sse2$' "$tmp/out"
 	if grep -q '^cmov$' "$tmp/out"; then
 		not_ok "-a: cmov reported though not needed"
@@ -212,12 +224,16 @@ test_verify() {
 
 test_unknown() {
 	local clean
-	clean=$(needed "avx2 popcnt" | tr '\n' ' ')
+	local rc=0
+	needed "avx2 popcnt"
+	clean=$got
 	rm -f "$tmp/j" "$tmp/count"
 	COUNTER=$tmp/count FLAKY=3 NEEDS="avx2 popcnt" "$featmin" -p "$lab_a" \
-		-j "$tmp/j" -e rdtscp=0 -r 1 -o names -- "$tmp/sim" 2>"$tmp/err" |
-		sort | comm -13 "$tmp/baseline" - >"$tmp/out"
-	expect "125 every 3rd: same answer" "$clean" "$(tr '\n' ' ' <"$tmp/out")"
+		-j "$tmp/j" -e rdtscp=0 -r 1 -o names -- "$tmp/sim" >"$tmp/out" \
+		2>"$tmp/err" || rc=$?
+	expect "125 every 3rd: exit" 0 "$rc"
+	expect "125 every 3rd: same answer" "$clean" \
+		"$(sort "$tmp/out" | comm -13 "$tmp/baseline" - | tr '\n' ' ' | sed 's/ $//')"
 	if [ "$(grep -c '"verdict":"unknown"' "$tmp/j")" -gt 0 ]; then ok; else
 		not_ok "125s are not in the journal"
 	fi
@@ -424,13 +440,14 @@ test_vm_sh() {
 
 # featmin driving trial.sh driving the xl test double.
 test_chain() {
-	local got
+	local rc=0
 	setup_fake
-	got=$(PATH="$here/fake-bin:$PATH" FAKE_XL_MODE=needs FAKE_XL_NEEDS="avx2 popcnt" \
+	PATH="$here/fake-bin:$PATH" FAKE_XL_MODE=needs FAKE_XL_NEEDS="avx2 popcnt" \
 		"$featmin" -p "$lab_a" -e rdtscp=0 -o names -- \
-		"$top/scripts/trial.sh" -c "$tmp/t1.cfg" -b 5 2>"$tmp/err" |
-		sort | comm -13 "$tmp/baseline" - | tr '\n' ' ')
-	expect "featmin + trial.sh: answer" "avx avx2 popcnt xsave " "$got"
+		"$top/scripts/trial.sh" -c "$tmp/t1.cfg" -b 5 >"$tmp/out" 2>"$tmp/err" || rc=$?
+	expect "featmin + trial.sh: exit" 0 "$rc"
+	expect "featmin + trial.sh: answer" "avx avx2 popcnt xsave" \
+		"$(sort "$tmp/out" | comm -13 "$tmp/baseline" - | tr '\n' ' ' | sed 's/ $//')"
 	expect "featmin + trial.sh: every domain destroyed" \
 		"$(grep -c '^create' "$tmp/xlstate/calls")" "$(wc -l <"$tmp/xlstate/destroyed")"
 	if grep '^create' "$tmp/xlstate/calls" | grep -vq 'cpuid="host,rdtscp=0'; then
