@@ -555,6 +555,34 @@ static int write_output(const struct run *run, enum output out,
 	return rc;
 }
 
+/*
+ * What the mask costs: each metric of the unmasked trial beside the same
+ * metric of the latest passing trial with the final mask, on stderr.
+ */
+static void report_costs(const struct run *run)
+{
+	const struct journal_rec *base, *last = NULL;
+	struct fset none = { { 0 } }, hide;
+	int i, k;
+
+	search_final_mask(&run->s, &hide);
+	base = journal_find(&run->j, &none, false);
+	if (!(last = journal_find(&run->j, &hide, true)) ||
+	    last->verdict != V_PASS)
+		last = journal_find(&run->j, &hide, false);
+	if (base == NULL || last == NULL || last->verdict != V_PASS)
+		return;
+	for (i = 0; i < base->nr_metrics; i++)
+		for (k = 0; k < last->nr_metrics; k++)
+			if (strcmp(base->metrics[i].name,
+			    last->metrics[k].name) == 0)
+				fprintf(stderr, "%s: %s %g unmasked (trial %d), "
+				    "%g with the final mask (trial %d)\n",
+				    progname, base->metrics[i].name,
+				    base->metrics[i].value, base->trial,
+				    last->metrics[k].value, last->trial);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: featmin [-av] [-p policy] [-j journal] "
@@ -749,6 +777,7 @@ int main(int argc, char *argv[])
 		    "not tell\n", progname, fs_count(search_needed(&run.s)),
 		    fs_count(&cand), fs_count(&fixed), run.ran, st.cached,
 		    st.unknown);
+		report_costs(&run);
 		if (rc == 0 && write_output(&run, out, &fixed, jpath,
 		    verified) < 0)
 			die("cannot write to stdout: %s", strerror(errno));

@@ -184,6 +184,7 @@ test_outputs() {
 	fi
 	expect "metric recorded" 46.1 "$(jq -r '.trials[0].metrics.tps' "$tmp/json")"
 	expect "failed trial's metric" 0 "$(jq -r '[.trials[] | select(.verdict == "fail")][0].metrics.tps' "$tmp/json")"
+	expect_grep "cost of the mask" '^featmin: tps 46.1 unmasked \(trial 1\), 46.1 with the final mask \(trial [0-9]+\)$' "$tmp/err"
 	expect_grep "progress line" '^featmin: trial 2 (passed|failed) in [0-9]+s: [0-9]+ candidates left, about [0-9]+ trials to go, elapsed [0-9]+s, eta [0-9]+s$' "$tmp/err"
 	if grep -q 'noise' "$tmp/json"; then
 		not_ok "the trial's stdout leaked into featmin's"
