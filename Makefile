@@ -31,7 +31,7 @@ LDLIBS     = $(PKG_LIBS)
 # ISO C11 everywhere, except where Xen's public headers are included: they
 # use anonymous unions and refuse to compile without GNU extensions.
 STD        = -std=c11
-XEN_USERS  = $(BUILD)/lib/xen.o $(BUILD)/bin/featcmp $(BUILD)/bin/xlcfg
+XEN_USERS  = $(BUILD)/lib/xen.o $(BUILD)/lib/xlcpuid.o $(BUILD)/bin/featcmp $(BUILD)/bin/xlcfg
 
 BINS      := $(filter-out lib,$(notdir $(patsubst %/,%,$(wildcard src/*/))))
 LIB_SRC   := $(wildcard src/lib/*.c)

@@ -1,0 +1,75 @@
+/*
+ * xlcpuid.h: the cpuid= value of xl configs, checked by the installed
+ * libxl.
+ *
+ * xl reads cpuid= in one of two forms, and a value cannot mix them:
+ *
+ *   cpuid = "host,avx2=0,sse4-2=0"	the libxl form: the first word is
+ *	"host", every other comma-separated item goes through
+ *	libxl_cpuid_parse_config() on its own;
+ *   cpuid = [ "7,0:ebx=xx...x0xxxxx", ... ]	the legacy (xend) form: one
+ *	leaf per list item, each through libxl_cpuid_parse_config_xend().
+ *
+ * xl prints a complaint for an item libxl refuses and then goes on to
+ * create the domain without it: a mistyped mask silently shows the guest
+ * the feature.  That is why every item hetmig writes is checked here first.
+ *
+ * This header includes no libxl header, so that users can stay ISO C.
+ */
+#ifndef HETMIG_XLCPUID_H
+#define HETMIG_XLCPUID_H
+
+#include "feat.h"
+#include "policy.h"
+
+/*
+ * xl_cpuid_check_item: check one item the way xl parses it: "host" (the
+ * first word of the libxl form), "avx2=0" (libxl_cpuid_parse_config), or
+ * a legacy leaf item "0x00000007,0:ebx=xxxx..." (libxl_cpuid_parse_config_xend).
+ * Returns 0 when the installed libxl accepts it, -1 when it refuses it
+ * (ERR says which item and libxl's reason).
+ */
+int xl_cpuid_check_item(const char *item, struct perr *err);
+
+/*
+ * xl_cpuid_check_value: check a whole libxl-form value ("host,avx2=0,...")
+ * item by item, as xl does (the first word must be "host").  0 or -1 with
+ * ERR naming the first item refused.
+ */
+int xl_cpuid_check_value(const char *value, struct perr *err);
+
+/*
+ * xl_cpuid_libxl_name: the name under which the installed libxl knows
+ * feature F (an index into hm_features) such that "NAME=0" clears exactly
+ * F's bit, or NULL when it has none.  Usually Xen's own name; "clfsh" for
+ * clflush, whose own name libxl takes for the 8-bit line size field.
+ * The string is static.
+ */
+const char *xl_cpuid_libxl_name(int f);
+
+/*
+ * xl_cpuid_render: the cpuid= value that hides every feature of HIDE (in
+ * table order), with EXTRA's items (a comma-separated list of libxl-form
+ * items, or NULL) appended, so that an explicit item wins over the mask.
+ *
+ * The result is "host,feat=0,..." whenever the installed libxl has a name
+ * for every hidden feature; then it goes between double quotes.  Only when
+ * it lacks one, the whole value goes out in the legacy form, as an xl list
+ * text "[ \"1:ecx=...\", ... ]" to be written as the right-hand side as it
+ * is (it starts with '['); EXTRA items must then be feature names.
+ *
+ * Every item is checked with xl_cpuid_check_item().  Returns a malloc'd
+ * string the caller frees, or NULL with ERR filled (which item, and why):
+ * a line the installed libxl would refuse is never returned.
+ */
+char *xl_cpuid_render(const struct fset *hide, const char *extra,
+		      struct perr *err);
+
+/*
+ * xl_cpuid_render_legacy: the same value, always in the legacy list form
+ * (for configs that already use it, and for tests).  Same contract.
+ */
+char *xl_cpuid_render_legacy(const struct fset *hide, const char *extra,
+			     struct perr *err);
+
+#endif
