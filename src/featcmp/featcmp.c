@@ -1,0 +1,454 @@
+/*
+ * featcmp: set algebra on CPUID policies.
+ *
+ *   featcmp NEED HAVE		is every feature of NEED in HAVE? (exit 0/1)
+ *   featcmp -i P1 P2 ...	the intersection: the pool level, as a policy
+ *   featcmp -d A B		the features of A that B lacks
+ *   featcmp -x BASE KEEP	the cpuid= value that, on a host whose policy
+ *				is BASE, shows a domain only KEEP's features
+ *
+ * Some bits are not compared as features (see featcmp(1)): OS state
+ * (osxsave, ospke), the hypervisor bit, and SYSCALL on Intel CPUs, which
+ * report it only in 64-bit mode.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "policy.h"
+#include "util.h"
+#include "xlcpuid.h"
+
+/* Inputs larger than this are refused rather than read into memory. */
+#define MAX_INPUT (64u << 20)
+
+enum mode { M_COMPARE, M_INTERSECT, M_DIFF, M_XL };
+enum out { O_HUMAN, O_JSON, O_NAMES, O_TABLE, O_RAW, O_FEATURESET };
+
+/* One input: its policy and the featureset compared. */
+struct input {
+	const char *path;
+	struct policy p;
+	struct fset fs;
+	bool syscall_fixed;	/* Intel without SYSCALL: counted as present */
+};
+
+static const struct {
+	const char *name;
+	enum out out;
+} outputs[] = {
+	{ "human", O_HUMAN },
+	{ "json", O_JSON },
+	{ "names", O_NAMES },
+	{ "table", O_TABLE },
+	{ "raw", O_RAW },
+	{ "featureset", O_FEATURESET },
+};
+
+/* Features that are never compared nor hidden: state, not capability. */
+static const char *const ignored_names[] = { "osxsave", "ospke", "hypervisor" };
+
+static struct fset ignored;
+
+static void usage(void)
+{
+	fprintf(stderr,
+	    "usage: featcmp [-j | -o human|json|names] need have\n"
+	    "       featcmp -i [-j | -o names|table|json|raw|featureset] "
+	    "policy ...\n"
+	    "       featcmp -d [-j | -o human|json|names] a b\n"
+	    "       featcmp -x [-j] base keep\n");
+	exit(2);
+}
+
+static int feature(const char *name)
+{
+	int f = feat_lookup(name);
+
+	if (f < 0)
+		die("feature '%s' is not in the installed cpufeatureset.h", name);
+	return f;
+}
+
+/*
+ * load: read IN->path in any policy format into IN->p, and derive the
+ * featureset compared: only known features, and SYSCALL counted as present
+ * on an Intel CPU that has long mode but reports no SYSCALL (a dump taken
+ * from 32-bit code: Intel reports the bit only in 64-bit mode).
+ */
+static void load(struct input *in)
+{
+	struct perr err;
+	char *buf, *differ = NULL;
+	size_t len;
+	const char *name = strcmp(in->path, "-") ? in->path : "<stdin>";
+
+	policy_init(&in->p);
+	buf = read_all(in->path, MAX_INPUT, &len);
+	if (buf == NULL) {
+		if (errno == EFBIG)
+			die("cannot read '%s': larger than %u MiB", in->path,
+			    MAX_INPUT >> 20);
+		die("cannot open '%s': %s", in->path, strerror(errno));
+	}
+	if (policy_parse(&in->p, buf, len, name, 0, &differ, &err) < 0) {
+		free(buf);
+		fprintf(stderr, "%s: %s\n", progname, err.msg);
+		exit(2);
+	}
+	free(buf);
+	if (differ != NULL) {
+		warning("%s: cpus differ: %s; using cpu 0", in->path, differ);
+		free(differ);
+	}
+	policy_featureset(&in->p, &in->fs);
+	fs_known(&in->fs);
+	in->syscall_fixed = false;
+	if (strcmp(in->p.vendor, "GenuineIntel") == 0 &&
+	    fs_has(&in->fs, feature("lm")) &&
+	    !fs_has(&in->fs, feature("syscall"))) {
+		fs_set(&in->fs, feature("syscall"));
+		in->syscall_fixed = true;
+	}
+}
+
+static void release(struct input *in, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		policy_release(&in[i].p);
+}
+
+/* "0x00000007,0 ebx bit 5" or "msr 0x10a bit 3" into BUF. */
+static const char *where(int f, char *buf, size_t n)
+{
+	const struct hm_word *w = &hm_words[feat_word(f)];
+
+	if (w->src == HM_SRC_MSR)
+		snprintf(buf, n, "msr 0x%x bit %u", w->leaf,
+		    feat_bit(f) + (w->reg == HM_EDX ? 32 : 0));
+	else if (w->anysub)
+		snprintf(buf, n, "leaf 0x%08x %s bit %u", w->leaf,
+		    reg_name(w->reg), feat_bit(f));
+	else
+		snprintf(buf, n, "leaf 0x%08x,%u %s bit %u", w->leaf,
+		    w->subleaf, reg_name(w->reg), feat_bit(f));
+	return buf;
+}
+
+/* The features of NEED that cannot be there without F (F excluded). */
+static void dependents(int f, const struct fset *need, struct fset *r)
+{
+	memset(r, 0, sizeof(*r));
+	fs_set(r, f);
+	fs_close_hidden(r);
+	fs_clear(r, f);
+	fs_and(r, r, need);
+}
+
+static json_t *jfeature(int f, const struct fset *need)
+{
+	const struct hm_word *w = &hm_words[feat_word(f)];
+	struct fset deps;
+	json_t *o, *by;
+	int g;
+
+	dependents(f, need, &deps);
+	by = json_array();
+	for (g = 0; g < HM_NR_FEATURES; g++)
+		if (fs_has(&deps, g))
+			json_array_append_new(by,
+			    json_string(hm_features[g].name));
+	o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:i, s:o}",
+	    "name", hm_features[f].name,
+	    "source", w->src == HM_SRC_MSR ? "msr" : "cpuid",
+	    "leaf", (json_int_t)w->leaf,
+	    "subleaf", (json_int_t)(w->anysub ? 0 : w->subleaf),
+	    "reg", reg_name(w->reg),
+	    "bit", (int)(feat_bit(f) + (w->src == HM_SRC_MSR &&
+	    w->reg == HM_EDX ? 32 : 0)),
+	    "needed_by", by);
+	if (o == NULL)
+		die("out of memory");
+	return o;
+}
+
+static void jdump(json_t *root)
+{
+	if (root == NULL)
+		die("out of memory");
+	if (json_dumpf(root, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER |
+	    JSON_COMPACT) < 0 || fputc('\n', stdout) == EOF)
+		die("cannot write to stdout: %s", strerror(errno));
+	json_decref(root);
+}
+
+static json_t *jnames(const struct fset *s)
+{
+	json_t *a = json_array();
+	int f;
+
+	for (f = 0; f < HM_NR_FEATURES; f++)
+		if (fs_has(s, f))
+			json_array_append_new(a, json_string(hm_features[f].name));
+	return a;
+}
+
+/* The human listing of MISSING: one feature a line, where, needed by. */
+static void print_missing(const struct fset *missing, const struct fset *need)
+{
+	struct fset deps;
+	char buf[64];
+	int f, g;
+	const char *sep;
+
+	for (f = 0; f < HM_NR_FEATURES; f++) {
+		if (!fs_has(missing, f))
+			continue;
+		dependents(f, need, &deps);
+		if (fs_empty(&deps)) {
+			printf("%-20s %s\n", hm_features[f].name,
+			    where(f, buf, sizeof(buf)));
+			continue;
+		}
+		printf("%-20s %-28s", hm_features[f].name, where(f, buf,
+		    sizeof(buf)));
+		sep = " needed by ";
+		for (g = 0; g < HM_NR_FEATURES; g++)
+			if (fs_has(&deps, g)) {
+				printf("%s%s", sep, hm_features[g].name);
+				sep = ", ";
+			}
+		putchar('\n');
+	}
+}
+
+static const char *vendor_of(const struct input *in)
+{
+	return in->p.vendor[0] ? in->p.vendor : "unknown vendor";
+}
+
+/*
+ * compare: exit status 0 when every compared feature of NEED (with its
+ * prerequisites) is in HAVE, 1 when not.
+ */
+static int compare(struct input *need, struct input *have, enum out out)
+{
+	struct fset want, missing;
+	bool vdiff;
+
+	want = need->fs;
+	fs_close_needed(&want);
+	fs_andnot(&want, &want, &ignored);
+	fs_andnot(&missing, &want, &have->fs);
+	vdiff = need->p.vendor[0] && have->p.vendor[0] &&
+	    strcmp(need->p.vendor, have->p.vendor) != 0;
+
+	if (out == O_JSON) {
+		json_t *root, *m = json_array();
+		int f;
+
+		for (f = 0; f < HM_NR_FEATURES; f++)
+			if (fs_has(&missing, f))
+				json_array_append_new(m, jfeature(f, &want));
+		root = json_pack("{s:b, s:{s:s, s:s}, s:{s:s, s:s}, s:b, "
+		    "s:o, s:o}",
+		    "compatible", fs_empty(&missing),
+		    "need", "path", need->path, "vendor", need->p.vendor,
+		    "have", "path", have->path, "vendor", have->p.vendor,
+		    "vendors_differ", vdiff,
+		    "missing", m, "not_compared", jnames(&ignored));
+		jdump(root);
+	} else if (out == O_NAMES) {
+		fset_write_names(&missing, stdout);
+	} else {
+		if (vdiff)
+			printf("vendors differ: %s has %s, %s has %s\n",
+			    need->path, vendor_of(need), have->path,
+			    vendor_of(have));
+		if (fs_empty(&missing))
+			printf("%s has every feature of %s (%d compared)\n",
+			    have->path, need->path, fs_count(&want));
+		else
+			printf("%s lacks %d of the %d features of %s:\n",
+			    have->path, fs_count(&missing), fs_count(&want),
+			    need->path);
+		print_missing(&missing, &want);
+	}
+	return fs_empty(&missing) ? 0 : 1;
+}
+
+/* difference: the compared features of A that B lacks; no closure. */
+static int difference(struct input *a, struct input *b, enum out out)
+{
+	struct fset d;
+
+	fs_andnot(&d, &a->fs, &b->fs);
+	fs_andnot(&d, &d, &ignored);
+	if (out == O_JSON)
+		jdump(jnames(&d));
+	else if (out == O_NAMES)
+		fset_write_names(&d, stdout);
+	else
+		print_missing(&d, &a->fs);
+	return 0;
+}
+
+/*
+ * intersect: the features every input has, written as a policy: the
+ * first input's leaves with the common featureset applied.  The vendor is
+ * the first input's; a mixed pool is reported on stderr.
+ */
+static int intersect(struct input *in, int n, enum out out)
+{
+	struct fset common = in[0].fs;
+	int i, rc = 0;
+
+	for (i = 1; i < n; i++) {
+		if (in[i].p.vendor[0] && in[0].p.vendor[0] &&
+		    strcmp(in[i].p.vendor, in[0].p.vendor) != 0)
+			warning("vendors differ: %s has %s, %s has %s",
+			    in[0].path, vendor_of(&in[0]), in[i].path,
+			    vendor_of(&in[i]));
+		fs_and(&common, &common, &in[i].fs);
+	}
+	policy_apply_featureset(&in[0].p, &common);
+	policy_set_source(&in[0].p, "featcmp", "intersection");
+	switch (out) {
+	case O_HUMAN:
+	case O_NAMES:
+		rc = policy_write_names(&in[0].p, stdout);
+		break;
+	case O_TABLE:
+		rc = policy_write_table(&in[0].p, stdout);
+		break;
+	case O_JSON:
+		rc = policy_write_json(&in[0].p, stdout);
+		break;
+	case O_RAW:
+		rc = policy_write_raw(&in[0].p, stdout);
+		break;
+	case O_FEATURESET:
+		rc = policy_write_featureset(&in[0].p, stdout);
+		break;
+	}
+	if (rc < 0)
+		die("cannot write to stdout: %s", strerror(errno));
+	return 0;
+}
+
+/*
+ * xl_line: the cpuid= value that hides, on a host with policy BASE, every
+ * feature KEEP lacks, and every feature that depends on one of those
+ * (Xen hides them anyway; saying so keeps the line honest).  Features
+ * that are not compared are never hidden.
+ */
+static int xl_line(struct input *base, struct input *keep, enum out out)
+{
+	struct fset hide, lost;
+	struct perr err;
+	char *line;
+	int f;
+
+	fs_andnot(&hide, &base->fs, &keep->fs);
+	fs_andnot(&hide, &hide, &ignored);
+	fs_close_hidden(&hide);
+	fs_andnot(&hide, &hide, &ignored);
+	fs_and(&hide, &hide, &base->fs);
+	fs_and(&lost, &hide, &keep->fs);
+	for (f = 0; f < HM_NR_FEATURES; f++)
+		if (fs_has(&lost, f))
+			warning("'%s' hidden too: %s lacks a feature it needs",
+			    hm_features[f].name, keep->path);
+	line = xl_cpuid_render(&hide, NULL, &err);
+	if (line == NULL)
+		die("%s", err.msg);
+	if (out == O_JSON)
+		jdump(json_pack("{s:s, s:s, s:o}", "cpuid", line, "form",
+		    line[0] == '[' ? "legacy" : "libxl", "hidden",
+		    jnames(&hide)));
+	else
+		printf("%s\n", line);
+	free(line);
+	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	struct input *in = NULL;
+	enum mode mode = M_COMPARE;
+	enum out out = O_HUMAN;
+	int c, i, n, rc = 2, nmodes = 0;
+	size_t k;
+
+	progname = "featcmp";
+	while ((c = getopt(argc, argv, "dhijo:x")) != -1) {
+		switch (c) {
+		case 'd':
+			mode = M_DIFF;
+			nmodes++;
+			break;
+		case 'i':
+			mode = M_INTERSECT;
+			nmodes++;
+			break;
+		case 'x':
+			mode = M_XL;
+			nmodes++;
+			break;
+		case 'j':
+			out = O_JSON;
+			break;
+		case 'o':
+			for (k = 0; k < sizeof(outputs) / sizeof(outputs[0]); k++)
+				if (strcmp(outputs[k].name, optarg) == 0)
+					break;
+			if (k == sizeof(outputs) / sizeof(outputs[0]))
+				die("unknown output '%s'", optarg);
+			out = outputs[k].out;
+			break;
+		default:
+			usage();
+		}
+	}
+	n = argc - optind;
+	if (nmodes > 1 || n < 1 || (mode != M_INTERSECT && n != 2))
+		usage();
+	if (mode != M_INTERSECT && out != O_HUMAN && out != O_JSON &&
+	    out != O_NAMES)
+		die("output '%s' is only for -i", outputs[out].name);
+	if (mode == M_XL && out == O_NAMES)
+		die("output 'names' is not for -x");
+
+	for (k = 0; k < sizeof(ignored_names) / sizeof(ignored_names[0]); k++)
+		fs_set(&ignored, feature(ignored_names[k]));
+	in = ealloc(sizeof(*in) * (size_t)n);
+	for (i = 0; i < n; i++) {
+		in[i].path = argv[optind + i];
+		load(&in[i]);
+	}
+	switch (mode) {
+	case M_COMPARE:
+		rc = compare(&in[0], &in[1], out);
+		break;
+	case M_DIFF:
+		rc = difference(&in[0], &in[1], out);
+		break;
+	case M_INTERSECT:
+		rc = intersect(in, n, out);
+		break;
+	case M_XL:
+		rc = xl_line(&in[0], &in[1], out);
+		break;
+	}
+	release(in, n);
+	free(in);
+	fshut(stdout, "<stdout>");
+	return rc;
+}
