@@ -103,6 +103,16 @@ bench-lab: deps all
 demo: deps all
 	tests/lab/lab.sh demo
 
+# make deb: build/deb/hetmig_$(VERSION)_amd64.deb, checked by lintian;
+# make check-deb installs it in a Debian 12 chroot (root, slow: not in check).
+deb: deps
+	debian/make-deb.sh $(VERSION)
+
+check-deb: deb
+	tests/deb/run.sh build/deb/hetmig_$(VERSION)_amd64.deb
+
+.PHONY: deb check-deb
+
 # --- install ----------------------------------------------------------------
 
 install: all
@@ -117,6 +127,10 @@ install: all
 	for c in $(wildcard configs/*.conf); do \
 		[ -e $(DESTDIR)$(SYSCONFDIR)/hetmig/$${c##*/} ] || \
 		install -m 644 $$c $(DESTDIR)$(SYSCONFDIR)/hetmig; done
+	install -D -m 644 completions/hetmig.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/hetmig
+	for c in $(BINS) migrate-prep migrate-prep.sh; do ln -sf hetmig \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$c; done
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(BINS))
