@@ -149,6 +149,21 @@ int xl_cpuid_check_item(const char *item, struct perr *err)
 	return 0;
 }
 
+int xl_cpuid_check_list_item(const char *item, struct perr *err)
+{
+	libxl_cpuid_policy_list list = NULL;
+	int rc;
+
+	rc = libxl_cpuid_parse_config_xend(&list, item);
+	libxl_cpuid_dispose(&list);
+	if (rc != 0) {
+		perr_set(err, "cpuid item '%.120s' refused by libxl: %s", item,
+		    xend_reason(rc));
+		return -1;
+	}
+	return 0;
+}
+
 int xl_cpuid_check_value(const char *value, struct perr *err)
 {
 	char *copy = estrdup(value), *tok, *save = NULL;

@@ -32,6 +32,12 @@
 int xl_cpuid_check_item(const char *item, struct perr *err);
 
 /*
+ * xl_cpuid_check_list_item: check one item of the legacy list form
+ * (cpuid = [ ... ]) with libxl_cpuid_parse_config_xend, as xl does.
+ */
+int xl_cpuid_check_list_item(const char *item, struct perr *err);
+
+/*
  * xl_cpuid_check_value: check a whole libxl-form value ("host,avx2=0,...")
  * item by item, as xl does (the first word must be "host").  0 or -1 with
  * ERR naming the first item refused.
