@@ -3,7 +3,8 @@
 #
 # usage:
 #   vm.sh start [-c CPUID] [-n NAME] [-m MARKER | -s SSH_TARGET] [-w SECS] CFG
-#       xl create CFG with cpuid="CPUID" (and name="NAME"); with -m or -s,
+#       xl create CFG with cpuid="CPUID" (CPUID as it is when it is an xl
+#       list, "[ ... ]") and name="NAME"; with -m or -s,
 #       wait up to SECS (default 120) for MARKER on the domain's console or
 #       for ssh to SSH_TARGET to answer.  Prints the domain name.  If
 #       anything fails, or a signal comes, before the domain is up, the
@@ -159,7 +160,12 @@ cmd_start() {
 	if dom_exists "$name"; then
 		die "a domain '$name' exists already"
 	fi
-	[ -z "$cpuid" ] || items+=("cpuid=\"$cpuid\"")
+	# A value in xl's legacy list form ("[ ... ]") goes in as it is.
+	case $cpuid in
+	'') ;;
+	'['*) items+=("cpuid=$cpuid") ;;
+	*) items+=("cpuid=\"$cpuid\"") ;;
+	esac
 	[ -z "$name" ] || items+=("name=\"$name\"")
 	offset=$(log_size "$name")
 	trap 'cleanup' EXIT
