@@ -112,27 +112,43 @@ _hetmig_featmin() {
 		--verify --
 }
 
+# xlcfg SUBCOMMAND [options] FILE [KEY [VALUE]]: options by subcommand,
+# then an xl config file, then a key it sets.
 _hetmig_xlcfg() {
 	local cur=${COMP_WORDS[COMP_CWORD]}
+	local prev=${COMP_WORDS[COMP_CWORD - 1]}
 	local -a pos=()
+	local i
 	local w
 	COMPREPLY=()
-	for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
-		case $w in -*) ;; *) pos+=("$w") ;; esac
+	if [ "$COMP_CWORD" -eq 1 ]; then
+		_hetmig_reply get set unset check
+		return
+	fi
+	[ "$prev" != -b ] || return 0
+	for ((i = 2; i < COMP_CWORD; i++)); do
+		w=${COMP_WORDS[i]}
+		case $w in
+		-b) i=$((i + 1)) ;;
+		-*) ;;
+		*) pos+=("$w") ;;
+		esac
 	done
-	case $cur in
-	-*) _hetmig_reply -h; return ;;
-	esac
+	if [[ $cur == -* ]]; then
+		case ${COMP_WORDS[1]} in
+		get) _hetmig_reply -r ;;
+		set) _hetmig_reply -b -n -r ;;
+		unset) _hetmig_reply -b -n ;;
+		esac
+		return
+	fi
 	case ${#pos[@]} in
-	0) _hetmig_reply get set unset check ;;
-	1) _hetmig_files ;;
-	2)
-		case ${pos[0]} in
-		get | set | unset) _hetmig_reply "$(_hetmig_xl_keys "${pos[1]}")" ;;
-		check) _hetmig_files ;;
+	0) _hetmig_files ;;
+	1)
+		case ${COMP_WORDS[1]} in
+		get | set | unset) _hetmig_reply "$(_hetmig_xl_keys "${pos[0]}")" ;;
 		esac
 		;;
-	*) [ "${pos[0]}" != check ] || _hetmig_files ;;
 	esac
 }
 
