@@ -77,7 +77,16 @@ log_size() {
 	fi
 }
 
+# dom_exists NAME: false only when xl answers that NAME does not exist
+# (exit 1); xl crashing (seen under emulation) counts as "still there".
 dom_exists() {
+	local rc=0
+	xl domid "$1" >/dev/null 2>&1 || rc=$?
+	[ "$rc" -ne 1 ]
+}
+
+# dom_known NAME: true only when xl answers with NAME's id (exit 0).
+dom_known() {
 	xl domid "$1" >/dev/null 2>&1
 }
 
@@ -157,7 +166,7 @@ cmd_start() {
 	[ -n "$name" ] || name=$(cfg_name "$cfg")
 	[ -n "$name" ] || die "no name = in '$cfg': give -n NAME"
 	need_cmd xl xen-utils-common
-	if dom_exists "$name"; then
+	if dom_known "$name"; then
 		die "a domain '$name' exists already"
 	fi
 	# A value in xl's legacy list form ("[ ... ]") goes in as it is.
@@ -243,8 +252,8 @@ cmd_stop() {
 cmd_destroy() {
 	[ $# -eq 1 ] || usage
 	need_cmd xl xen-utils-common
-	if dom_exists "$1"; then
-		xl destroy "$1" >&2 || die "cannot destroy '$1'"
+	if ! xl destroy "$1" >/dev/null 2>&1 && dom_exists "$1"; then
+		die "cannot destroy '$1'"
 	fi
 }
 

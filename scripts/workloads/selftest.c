@@ -3,7 +3,7 @@
  *
  * usage: selftest [-l] [FEATURE...]
  *
- * It checks CPUID for each FEATURE (default: sse4-2 popcnt avx2 bmi2) the
+ * It checks CPUID for each FEATURE (default: sse4-2 popcnt bmi2 movbe) the
  * way real software picks a code path: the feature bit, and for AVX-family
  * features also OSXSAVE and the YMM state the OS enabled in XCR0.  When all
  * are there it runs a little of each instruction set it can (crc32c,
@@ -13,8 +13,12 @@
  * 1; a wrong result, exit 1 too.  -l lists the features it knows.
  *
  * Since featmin hides a feature's dependents with it, the search must
- * answer the defaults' closure: sse4-2 sse4-1 ssse3 sse3 popcnt avx2 avx
- * xsave bmi2 (sse2 and below are featmin's fixed baseline).
+ * answer the defaults' closure: sse4-2 sse4-1 ssse3 sse3 popcnt bmi2 movbe
+ * (sse2 and below are featmin's fixed baseline).  The defaults leave out
+ * the AVX family on purpose: a PVH guest of nested Xen under QEMU's
+ * emulation sees avx and avx2 in CPUID but not the YMM state in XCR0, so
+ * software (this program included) must not use them there; and they are
+ * the instruction sets QEMU refuses when hidden, as real CPUs do.
  *
  * Built static so that it runs in any guest initramfs:
  *   cc -std=gnu11 -O2 -static -o selftest scripts/workloads/selftest.c
@@ -65,7 +69,7 @@ static const struct feature features[] = {
 	{ "lahf-lm", 0x80000001, 0, ECX, 0, 0 },
 };
 
-static const char *const defaults[] = { "sse4-2", "popcnt", "avx2", "bmi2" };
+static const char *const defaults[] = { "sse4-2", "popcnt", "bmi2", "movbe" };
 
 static const struct feature *lookup(const char *name)
 {
@@ -194,6 +198,15 @@ static double fma_fast(double a, double b, double c)
 	return c;
 }
 
+__attribute__((target("movbe"), noinline))
+static uint32_t movbe_fast(const uint32_t *p)
+{
+	uint32_t r;
+
+	__asm__("movbe %1, %0" : "=r"(r) : "m"(*p));
+	return r;
+}
+
 /* Run what can be run of NAME; 0 when the fast path agrees with C. */
 static int exercise(const char *name)
 {
@@ -212,6 +225,11 @@ static int exercise(const char *name)
 		return add_fast(a, b) != 72;
 	if (strcmp(name, "fma") == 0)
 		return fma_fast(2.0, 3.0, 1.0) != 7.0;
+	if (strcmp(name, "movbe") == 0) {
+		uint32_t v = 0x11223344u;
+
+		return movbe_fast(&v) != __builtin_bswap32(v);
+	}
 	return 0;
 }
 

@@ -385,6 +385,10 @@ test_trial_sh() {
 	expect_grep "silent: reason" "stayed silent for 2s" "$tmp/err"
 	trial_case "guest died" 1 crash -b 5
 	trial_case "no verdict in time" 1 hang -b 2 -w 2
+	FAKE_XL_DOMID=crash trial_case "xl domid crashing" 1 hang -b 2 -w 2
+	expect_grep "xl domid crashing: the domain is not taken for dead" \
+		"no verdict from 't1' within 4s" "$tmp/err"
+	FAKE_XL_DOMID=crash trial_case "xl domid crashing, pass" 0 pass -b 2
 	# A marker from an earlier boot of the same name is not an answer.
 	printf 'HETMIG-VERDICT: PASS\n' >"$tmp/console/guest-t1.log"
 	trial_case "old marker ignored" 125 silent -b 2
