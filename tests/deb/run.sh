@@ -43,17 +43,17 @@ failed=0
 cleanup() {
 	local rc=$?
 	local m
-	local busy=0
 	for m in "${mounts[@]}"; do
-		[ -n "$m" ] || continue
-		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-		! mountpoint -q "$m" || busy=1
+		[ -z "$m" ] || umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 	done
-	# Never rm -rf across a mount that would not go away.
-	if [ -n "$work" ] && [ "$busy" -eq 0 ]; then
-		rm -rf "$work"
-	elif [ -n "$work" ]; then
-		warn "left '$work': a mount in it is still busy"
+	# Never rm -rf across a mount (ours, or one a failed debootstrap left).
+	if [ -n "$work" ]; then
+		if awk -v w="$work/" 'index($2, w) == 1 { found = 1 }
+			END { exit !found }' /proc/self/mounts; then
+			warn "left '$work': something is still mounted in it"
+		else
+			rm -rf "$work"
+		fi
 	fi
 	exit "$rc"
 }
@@ -327,6 +327,8 @@ main() {
 	mkdir -p "$top/build/deb"
 	work=$(mktemp -d "$top/build/deb/test.XXXXXX")
 	trap 'cleanup' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
 	[ -e "$cache" ] || make_cache "$entries" "$deps" "$cache"
 	root=$work/root
 	mkdir "$root"
