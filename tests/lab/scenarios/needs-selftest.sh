@@ -1,0 +1,55 @@
+#!/bin/bash
+# needs-selftest: the whole featmin loop on real Xen.  featmin masks groups
+# of features, trial.sh boots a PVH guest with each mask and reads
+# selftest's verdict from its console; the answer must be what selftest
+# needs (sse4-2 and bmi2, checked through CPUID) with their prerequisites,
+# in fewer trials than one per feature, every guest destroyed.
+# lab: hosts=1
+# shellcheck source=../dom0/lib.sh
+. /lab/lib.sh
+
+# The guest runs selftest at boot.  /lab/guest.d holds the lab's boot
+# programs; selftest sits in /hetmig/bin of the guest image.
+run=../../hetmig/bin/selftest
+want="bmi2 sse3 sse4-1 sse4-2 ssse3"
+
+# No cpuid= line in the config: every trial gives its own.
+cat >/etc/xen/st.cfg <<CFG
+name = "st"
+type = "pvh"
+kernel = "/lab/vmlinuz"
+ramdisk = "/lab/guest.cpio.gz"
+extra = "console=hvc0 quiet hetmig.run=$run"
+memory = 128
+vcpus = 1
+on_poweroff = "destroy"
+on_crash = "destroy"
+CFG
+
+# What a PVH guest of this host sees: Xen's default HVM policy (the guest
+# powers off too soon after selftest for featdump -d).
+featdump -s hvm-default -o json >/tmp/policy.json ||
+	{ say "cannot read the hvm-default policy"; exit 2; }
+cands=$(featdump -f /tmp/policy.json | wc -l)
+
+start=$SECONDS
+rc=0
+featmin -p /tmp/policy.json -j /tmp/st.journal -e rdtscp=0 -t 300 -r 3 --verify \
+	-- /hetmig/scripts/trial.sh -c /etc/xen/st.cfg -b 120 -w 60 \
+	>/tmp/st.json 2>/tmp/st.err || rc=$?
+secs=$((SECONDS - start))
+sed 's/^/[featmin] /' /tmp/st.err
+check test "$rc" -eq 0 -- "featmin exits 0 (exit $rc)"
+
+featdump -f /tmp/st.json >/tmp/st.names 2>/dev/null
+got=$(grep -vxE 'fpu|pse|tsc|msr|pae|cx8|apic|pge|cmov|mmx|fxsr|sse|sse2|syscall|lm' \
+	/tmp/st.names | sort | tr '\n' ' ' | sed 's/ $//')
+check test "$got" = "$want" -- "needed beyond the baseline: '$got' (want '$want')"
+check grep -q '"verified":true' /tmp/st.json -- "the final mask passed a --verify trial"
+trials=$(grep -c '"kind":"search"' /tmp/st.journal)
+check test "$trials" -lt "$cands" -- "$trials search trials for $cands features the guest sees"
+check sh -c "grep -q 'bmi2=0' /tmp/st.journal && grep -q 'rdtscp=0' /tmp/st.journal" -- \
+	"the journal holds the masks tried"
+check test "$(xl list | wc -l)" -eq 2 -- "no guest left running (xl list)"
+say "featmin: $trials trials and $(grep -c '"verdict":"unknown"' /tmp/st.journal) retries in ${secs}s"
+finish
