@@ -157,6 +157,9 @@ enum policy_format policy_detect(const char *buf, size_t len)
 		if (strstr(ls.buf, "policy:") != NULL ||
 		    strstr(ls.buf, "leaves,") != NULL)
 			return FMT_XEN_CPUID;
+		/* xen-cpuid -p opens with the sizes of its buffers. */
+		if (strncmp(ls.buf, "Xen reports there are", 21) == 0)
+			continue;
 		return FMT_UNKNOWN;
 	}
 	return FMT_UNKNOWN;
@@ -337,6 +340,7 @@ bad_header:
 
 /*
  * xen-cpuid -p:
+ *   Xen reports there are maximum 120 leaves and 2 MSRs
  *   Raw policy: 49 leaves, 2 MSRs
  *    CPUID:
  *     leaf     subleaf  -> eax      ebx      ecx      edx
@@ -344,7 +348,8 @@ bad_header:
  *    MSRs:
  *     index    -> value
  *     000000ce -> 0000000000000000
- * Several policies may follow one another; WANT picks one.
+ * Several policies may follow one another; WANT picks one.  xen-cpuid
+ * leaves out the leaves that are all zero.
  */
 static int parse_xen_cpuid(struct policy *p, const char *buf, size_t len,
 			   const char *name, int want, struct perr *err)
@@ -367,6 +372,8 @@ static int parse_xen_cpuid(struct policy *p, const char *buf, size_t len,
 			sect = NONE;
 			continue;
 		}
+		if (npol < 0 && strncmp(s, "Xen reports there are", 21) == 0)
+			continue;
 		if (npol < 0)
 			return perr_set(err, name, ls.no,
 			    "expected a 'NAME policy: N leaves, M MSRs' line");

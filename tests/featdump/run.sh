@@ -188,6 +188,7 @@ test_round_trips() {
 test_xen_cpuid_format() {
 	local f=$fixtures/raw/qemu-lab-a.txt
 	{
+		printf 'Xen reports there are maximum 120 leaves and 2 MSRs\n'
 		printf 'Raw policy: 2 leaves, 1 MSRs\n CPUID:\n'
 		printf '  %-8s %-8s -> %-8s %-8s %-8s %-8s\n' leaf subleaf eax ebx ecx edx
 		"$featdump" -f "$f" -o raw | awk 'NR > 1 {

@@ -1,0 +1,307 @@
+#!/usr/bin/env bash
+# lab.sh: real Xen 4.17, nested under QEMU's software emulation, as a test
+# bench that needs no Xen hardware.  See tests/lab/README.md.
+#
+# usage: tests/lab/lab.sh build
+#        tests/lab/lab.sh run SCENARIO [--keep] [--timeout S]
+#        tests/lab/lab.sh run-all
+#        tests/lab/lab.sh demo
+#
+# `run` boots one or two nested Xen hosts (a scenario whose file says
+# "# lab: hosts=2" gets two: A and B, A with avx2, bmi2 and fma and B
+# without), runs the scenario in A's dom0, streams both serial consoles
+# prefixed "A| " and "B| ", and exits with the verdict: 0 pass, 1 fail,
+# 2 the lab could not run (the reason is taken from the serial log).
+# HETMIG_BUILD names the build directory whose binaries go into dom0
+# (default: build).
+set -euo pipefail
+
+PROG=lab.sh
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+# shellcheck source=../../scripts/lib/common.sh
+. "$top/scripts/lib/common.sh"
+
+build=${HETMIG_BUILD:-$top/build}
+out=$top/build/lab
+xen_gz=/boot/xen-4.17-amd64.gz
+# The two hosts' CPUs: both AMD with SVM and nested paging (Xen then runs
+# PVH/HVM guests with HAP); B lacks fma, bmi2 and avx2, three features the
+# emulator really refuses to execute when the model lacks them (fma, bmi2)
+# or that Xen masks (avx2).  -monitor: Xen's idle loop would MWAIT.
+cpu_a=EPYC,+svm,+npt,-monitor
+cpu_b=EPYC,+svm,+npt,-monitor,-fma,-bmi2,-avx2
+xen_args="console=com1 dom0_mem=1024M noreboot smap=0"
+port=$((20000 + $$ % 20000))
+
+tmp=""
+pids=()
+keep=0
+
+kernel_version() {
+	local k
+	k=$(find /boot -maxdepth 1 -name 'vmlinuz-*-amd64' | sort -V | tail -n 1)
+	[ -n "$k" ] || die "no Debian kernel in /boot: install linux-image-amd64"
+	basename "$k" | sed 's/^vmlinuz-//'
+}
+
+# copy_with_libs ROOT FILE...: FILE and every library ldd lists, under ROOT.
+copy_with_libs() {
+	local root=$1
+	local f
+	local l
+	shift
+	for f in "$@"; do
+		mkdir -p "$root$(dirname "$f")"
+		cp -L "$f" "$root$f"
+		while read -r l; do
+			[ -e "$root$l" ] && continue
+			mkdir -p "$root$(dirname "$l")"
+			cp -L "$l" "$root$l"
+		done < <(ldd "$f" 2>/dev/null | grep -o '/[^ ]*' | sort -u)
+	done
+}
+
+mkcpio() {
+	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$2.tmp"
+	mv "$2.tmp" "$2"
+}
+
+# inputs: every file the images are made of; a change in one rebuilds.
+inputs() {
+	local kv=$1
+	printf '%s\n' "$xen_gz" "/boot/vmlinuz-$kv" /usr/lib/xen-4.17/bin/xl \
+		/usr/bin/bash /bin/busybox
+	find "$here/dom0" "$here/guest" "$here/scenarios" "$top/scripts" \
+		"$build/bin" -type f
+	printf '%s\n' "$top/migrate-prep.sh"
+}
+
+stamp() {
+	inputs "$1" | LC_ALL=C sort | xargs stat -c '%n %s %Y' | sha256sum | cut -c1-16
+}
+
+build_guest() {
+	local kv=$1
+	local g=$out/guest.root
+	rm -rf "$g"
+	mkdir -p "$g"/{bin,proc,sys,dev,tmp,lab,hetmig/bin}
+	cp /bin/busybox "$g/bin/busybox"
+	cp "$here/guest/init" "$g/init"
+	cp -r "$here/guest/guest.d" "$g/lab/"
+	gcc -std=gnu11 -O2 -static -o "$g/hetmig/bin/avx2check" "$here/guest/avx2check.c"
+	gcc -std=gnu11 -O2 -static -o "$g/hetmig/bin/cpuwork" "$top/scripts/workloads/cpuwork.c"
+	[ ! -e "$top/scripts/workloads/selftest.c" ] ||
+		gcc -std=gnu11 -O2 -static -o "$g/hetmig/bin/selftest" "$top/scripts/workloads/selftest.c"
+	copy_with_libs "$g" "$build/bin/featdump"
+	ln -s "$build/bin/featdump" "$g/hetmig/bin/featdump"
+	mkcpio "$g" "$out/guest.cpio.gz"
+}
+
+build_dom0() {
+	local kv=$1
+	local d=$out/dom0.root
+	local mods=/lib/modules/$kv/kernel/drivers
+	local x=/usr/lib/xen-4.17/bin
+	local b
+	rm -rf "$d"
+	mkdir -p "$d"/{bin,sbin,proc,sys,dev,run,tmp,root,lab,hetmig/bin,lib/modules} \
+		"$d"/var/{log,lib,run}/xen "$d"/etc/xen "$d"/usr/bin
+	cp /bin/busybox "$d/bin/busybox"
+	copy_with_libs "$d" "$x/xl" "$x/xenstored" "$x/xenconsoled" \
+		"$x/xen-init-dom0" "$x/libxl-save-helper" "$x/xen-cpuid" /usr/bin/bash
+	ln -s /usr/bin/bash "$d/bin/bash"
+	ln -s /bin/busybox "$d/usr/bin/env"
+	# xl aborts without it ("libgcc_s.so.1 must be installed for
+	# pthread_cancel to work").
+	cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$d/lib/x86_64-linux-gnu/"
+	cp /etc/xen/xl.conf "$d/etc/xen/"
+	[ ! -d /etc/xen/scripts ] || cp -r /etc/xen/scripts "$d/etc/xen/"
+	for b in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc; do
+		cp "$mods/xen/$b.ko" "$d/lib/modules/"
+	done
+	cp "$mods/xen/xenfs/xenfs.ko" "$d/lib/modules/"
+	cp "$mods/net/ethernet/intel/e1000/e1000.ko" "$d/lib/modules/"
+	for b in "$build"/bin/*; do
+		copy_with_libs "$d" "$b"
+		ln -s "$b" "$d/hetmig/bin/$(basename "$b")"
+	done
+	mkdir -p "$d/hetmig/scripts"
+	cp -r "$top/scripts/." "$d/hetmig/scripts/"
+	cp "$top/migrate-prep.sh" "$d/hetmig/"
+	ln -s /hetmig/migrate-prep.sh "$d/hetmig/bin/migrate-prep"
+	cp "$here/dom0/init" "$d/init"
+	cp "$here/dom0/lib.sh" "$here/dom0/serve" "$here/dom0/serve-one" \
+		"$here/dom0/remote" "$here/dom0/migrate-nc" "$d/lab/"
+	cp -r "$here/scenarios" "$d/lab/"
+	cp "/boot/vmlinuz-$kv" "$d/lab/vmlinuz"
+	cp "$out/guest.cpio.gz" "$d/lab/guest.cpio.gz"
+	[ ! -e "$out/guest-pg.cpio.gz" ] || cp "$out/guest-pg.cpio.gz" "$d/lab/"
+	mkcpio "$d" "$out/dom0.cpio.gz"
+}
+
+cmd_build() {
+	local kv
+	local s
+	need_cmd qemu-system-x86_64 qemu-system-x86
+	need_cmd cpio cpio
+	[ -e "$xen_gz" ] || die "'$xen_gz' not found: install xen-hypervisor-4.17-amd64"
+	[ -x /usr/lib/xen-4.17/bin/xl ] || die "xl not found: install xen-utils-4.17"
+	[ -x /bin/busybox ] || die "busybox not found: install busybox-static"
+	[ -x "$build/bin/featdump" ] || die "no '$build/bin/featdump': run make first"
+	kv=$(kernel_version)
+	mkdir -p "$out"
+	s=$(stamp "$kv")
+	if [ -e "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$s" ] &&
+		[ -e "$out/dom0.cpio.gz" ]; then
+		return 0
+	fi
+	say "building the lab images (kernel $kv)"
+	zcat "$xen_gz" >"$out/xen.tmp"
+	mv "$out/xen.tmp" "$out/xen"
+	build_guest "$kv"
+	build_dom0 "$kv"
+	printf '%s\n' "$s" >"$out/stamp"
+	say "lab images ready: $(du -h "$out/dom0.cpio.gz" | cut -f1) dom0 initramfs"
+}
+
+# boot ROLE CPU [NETDEV-ARGS...]: start one nested Xen host in the
+# background; its serial console goes to $tmp/ROLE.serial.
+boot() {
+	local role=$1
+	local cpu=$2
+	local kv
+	local addr=""
+	local peer=""
+	shift 2
+	kv=$(kernel_version)
+	local net=""
+	if [ "$#" -gt 2 ]; then
+		if [ "$role" = A ]; then addr=10.77.0.1 peer=10.77.0.2; else addr=10.77.0.2 peer=10.77.0.1; fi
+		net=" hetmig.addr=$addr hetmig.peer=$peer"
+	fi
+	# --pdeathsig: if this script dies, even by SIGKILL, QEMU dies too.
+	setpriv --pdeathsig KILL -- qemu-system-x86_64 -accel tcg -cpu "$cpu" \
+		-m 2048 -smp 1 -display none -monitor none -no-reboot \
+		-serial "file:$tmp/$role.serial" \
+		-kernel "$out/xen" -append "$xen_args" \
+		-initrd "/boot/vmlinuz-$kv console=hvc0 quiet hetmig.scenario=$scenario hetmig.role=$role$net,$out/dom0.cpio.gz" \
+		"$@" >"$tmp/$role.qemu" 2>&1 &
+	pids+=("$!")
+	: >>"$tmp/$role.serial"
+	tail -F -n +1 "$tmp/$role.serial" 2>/dev/null | sed -u "s/^/$role| /" &
+	pids+=("$!")
+}
+
+# why ROLE: the reason a host did not finish, from its serial log.
+why() {
+	local log=$tmp/$1.serial
+	if grep -q 'Panic on CPU' "$log"; then
+		printf 'xen panicked on host %s: %s\n' "$1" "$(grep -m1 -A2 'Panic on CPU' "$log" | tail -n 1)"
+	elif grep -q 'Kernel panic' "$log"; then
+		printf 'dom0 crashed on host %s: %s\n' "$1" "$(grep -m1 'Kernel panic' "$log")"
+	elif ! grep -q 'lab: dom0 ready' "$log"; then
+		printf 'dom0 of host %s never came up\n' "$1"
+	else
+		printf 'timeout\n'
+	fi
+}
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	if [ -n "$tmp" ]; then
+		if [ "$keep" -eq 1 ]; then say "kept '$tmp'"; else rm -rf "$tmp"; fi
+	fi
+}
+
+# run_in_netns SCENARIO TIMEOUT HOSTS: the body of `run`, inside a network
+# namespace of its own, so that the hosts' link never leaves loopback.
+run_in_netns() {
+	local hosts=$3
+	local deadline
+	local v
+	scenario=$1
+	ip link set lo up
+	tmp=$(mktemp -d)
+	trap 'cleanup' EXIT
+	trap 'exit 2' INT TERM HUP
+	if [ "$hosts" -eq 2 ]; then
+		boot B "$cpu_b" -netdev "socket,id=n0,listen=127.0.0.1:$port" \
+			-device e1000,netdev=n0,mac=52:54:00:77:00:02
+		sleep 1
+		boot A "$cpu_a" -netdev "socket,id=n0,connect=127.0.0.1:$port" \
+			-device e1000,netdev=n0,mac=52:54:00:77:00:01
+	else
+		boot A "$cpu_a" -nic none
+	fi
+	deadline=$((SECONDS + $2))
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		if grep -q '^LAB-VERDICT: ' "$tmp/A.serial"; then
+			break
+		fi
+		kill -0 "${pids[0]}" 2>/dev/null || kill -0 "${pids[-2]}" 2>/dev/null || break
+		sleep 1
+	done
+	v=$(sed -n 's/^LAB-VERDICT: \([0-9]*\).*/\1/p' "$tmp/A.serial" | tail -n 1)
+	case $v in
+	0) printf 'lab: %s: pass (%ds)\n' "$scenario" "$SECONDS"; return 0 ;;
+	1) printf 'lab: %s: FAIL (%ds)\n' "$scenario" "$SECONDS"; return 1 ;;
+	'') printf 'lab: %s: the lab could not run: %s\n' "$scenario" "$(why A)" >&2; return 2 ;;
+	*) printf 'lab: %s: the scenario could not run (exit %s)\n' "$scenario" "$v" >&2; return 2 ;;
+	esac
+}
+
+cmd_run() {
+	local name=""
+	local timeout=600
+	local file
+	local hosts=1
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--keep) keep=1 ;;
+		--timeout) timeout=${2:?}; shift ;;
+		-*) die "unknown option '$1'" ;;
+		*) name=$1 ;;
+		esac
+		shift
+	done
+	[ -n "$name" ] || die "usage: lab.sh run SCENARIO [--keep] [--timeout S]"
+	file=$here/scenarios/$name.sh
+	[ -e "$file" ] || die "unknown scenario '$name'"
+	grep -q '^# lab: hosts=2' "$file" && hosts=2
+	cmd_build
+	export LAB_KEEP=$keep
+	exec unshare -n -- "$0" __netns "$name" "$timeout" "$hosts" "$keep"
+}
+
+cmd_run_all() {
+	local s
+	local rc=0
+	local passed=0
+	local failed=0
+	for s in "$here"/scenarios/*.sh; do
+		s=$(basename "$s" .sh)
+		grep -q '^# lab: bench-only' "$here/scenarios/$s.sh" && continue
+		if "$0" run "$s"; then passed=$((passed + 1)); else failed=$((failed + 1)); rc=1; fi
+	done
+	printf 'lab: %d passed, %d failed\n' "$passed" "$failed"
+	return "$rc"
+}
+
+main() {
+	case ${1:-} in
+	build) cmd_build ;;
+	run) shift; cmd_run "$@" ;;
+	run-all) cmd_run_all ;;
+	demo) "$0" run demo ;;
+	__netns)
+		keep=$5
+		run_in_netns "$2" "$3" "$4"
+		;;
+	*) die "usage: lab.sh build | run SCENARIO [--keep] [--timeout S] | run-all | demo" ;;
+	esac
+}
+
+main "$@"

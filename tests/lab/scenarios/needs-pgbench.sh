@@ -1,0 +1,61 @@
+#!/bin/bash
+# needs-pgbench: featmin on the reference workload: a PVH guest with
+# PostgreSQL 15 runs scripts/workloads/pgbench at boot under every mask
+# featmin tries; the answer, the trials and the TPS of each mask are
+# reported.  PostgreSQL picks its CRC32C and popcount code through CPUID,
+# with plain C behind, so the needed set may well be the baseline alone:
+# the figures to read are the trial count and what the final mask costs.
+# lab: hosts=1
+# lab: bench-only
+# shellcheck source=../dom0/lib.sh
+. /lab/lib.sh
+
+# The PostgreSQL guest image (see tests/lab/README.md): busybox, bash,
+# PostgreSQL 15 with its libraries and a postgres user, and hetmig's
+# scripts/ tree under /hetmig/scripts; its init runs /lab/guest.d/RUN.
+image=/lab/guest-pg.cpio.gz
+run=../../hetmig/scripts/workloads/pgbench
+[ -e "$image" ] || { say "no PostgreSQL guest image '$image'"; exit 2; }
+
+cat >/etc/xen/pg.cfg <<CFG
+name = "pg"
+type = "pvh"
+kernel = "/lab/vmlinuz"
+ramdisk = "$image"
+extra = "console=hvc0 quiet hetmig.run=$run"
+memory = 1024
+vcpus = 1
+on_poweroff = "destroy"
+on_crash = "destroy"
+CFG
+
+featdump -s hvm-default -o json >/tmp/policy.json ||
+	{ say "cannot read the hvm-default policy"; exit 2; }
+cands=$(featdump -f /tmp/policy.json | wc -l)
+
+start=$SECONDS
+rc=0
+featmin -p /tmp/policy.json -j /tmp/pg.journal -e rdtscp=0 -t 600 -r 3 --verify \
+	-- /hetmig/scripts/trial.sh -c /etc/xen/pg.cfg -b 180 -w 300 \
+	>/tmp/pg.json 2>/tmp/pg.err || rc=$?
+secs=$((SECONDS - start))
+sed 's/^/[featmin] /' /tmp/pg.err
+check test "$rc" -eq 0 -- "featmin exits 0 (exit $rc)"
+check grep -q '"verified":true' /tmp/pg.json -- "the final mask passed a --verify trial"
+featdump -f /tmp/pg.json >/tmp/pg.names 2>/dev/null
+say "needed: $(tr '\n' ' ' </tmp/pg.names)"
+trials=$(grep -c '"kind":"search"' /tmp/pg.journal)
+check test "$trials" -lt "$cands" -- "$trials search trials for $cands features the guest sees"
+# Every passing trial carries pgbench's TPS.
+check sh -c "! grep '\"verdict\":\"pass\"' /tmp/pg.journal | grep -qv '\"tps\":'" -- \
+	"every passing trial recorded its TPS"
+check test "$(xl list | wc -l)" -eq 2 -- "no guest left running (xl list)"
+# One line per trial: number, features hidden, verdict, seconds, TPS.
+say "trial hidden verdict seconds tps"
+sed -n 's/.*"trial":\([0-9]*\).*"hide":"\([^"]*\)".*"verdict":"\([a-z]*\)".*"seconds":\([0-9.]*\).*"metrics":{\(.*\)},"time".*/\1 \2 \3 \4 \5/p' \
+	/tmp/pg.journal | while read -r n hide verdict s m; do
+	say "$n $(printf '%s' "$hide" | tr ':' '\n' | grep -vc '^00000000$')w $verdict ${s%.*} ${m:-none}"
+done
+grep '^featmin: tps' /tmp/pg.err | sed 's/^/scenario: /'
+say "featmin: $trials trials in ${secs}s"
+finish
