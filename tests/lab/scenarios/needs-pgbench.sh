@@ -54,7 +54,7 @@ check test "$(xl list | wc -l)" -eq 2 -- "no guest left running (xl list)"
 say "trial hidden verdict seconds tps"
 sed -n 's/.*"trial":\([0-9]*\).*"hide":"\([^"]*\)".*"verdict":"\([a-z]*\)".*"seconds":\([0-9.]*\).*"metrics":{\(.*\)},"time".*/\1 \2 \3 \4 \5/p' \
 	/tmp/pg.journal | while read -r n hide verdict s m; do
-	say "$n $(printf '%s' "$hide" | tr ':' '\n' | grep -vc '^00000000$')w $verdict ${s%.*} ${m:-none}"
+	say "$n $(printf '%s\n' "$hide" | featdump -f - 2>/dev/null | wc -l) $verdict ${s%.*} ${m:-none}"
 done
 grep '^featmin: tps' /tmp/pg.err | sed 's/^/scenario: /'
 say "featmin: $trials trials in ${secs}s"
