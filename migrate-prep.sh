@@ -97,10 +97,11 @@ remote() {
 	local line
 	read -r -a cmd <<<"$remote_cmd"
 	printf -v line '%q ' "$@"
-	"${cmd[@]}" "$hostb" "$line"
+	"${cmd[@]}" "$hostb" "$line" </dev/null
 }
 
-# remote_sh SCRIPT: run a shell script (one string) on host B.
+# remote_sh SCRIPT: run a shell script (one string) on host B, with this
+# script's standard input as its own (callers redirect it).
 remote_sh() {
 	local -a cmd
 	read -r -a cmd <<<"$remote_cmd"
@@ -282,14 +283,27 @@ find_needed() {
 	esac
 }
 
+# run_analysis: featmin over trial.sh.  Each trial boots a copy of the VM
+# under another name (or what --trial-arg says), so the VM itself keeps
+# running.  The items of the VM's current cpuid= line that are not
+# features of its policy (rdtscp=0 where the host cannot emulate it, say)
+# go on every trial's line with -e.
 run_analysis() {
 	local trial=$libdir/trial.sh
+	local current
+	local -a args=("${trial_args[@]}")
+	local -a extra=()
 	[ -x "$trial" ] || die "trial script '$trial' not found"
 	[ "$dry_run" -eq 0 ] || die "--analyse reboots the VM: not with --dry-run"
+	[ "${#args[@]}" -gt 0 ] || args=(-c "$cfg" -n "$vm-hetmig-trial")
+	current=$("$(bin xlcfg)" get "$cfg" cpuid 2>/dev/null || true)
+	current=${current#host}
+	current=${current#,}
+	[ -z "$current" ] || extra=(-e "$current")
 	act "analysing what '$vm' needs with featmin and the '$workload' workload"
 	HETMIG_WORKLOAD=$workload "$(bin featmin)" -p "$work/vm.json" \
-		-j "$state_dir/journal" -o json -- \
-		"$trial" -c "$cfg" "${trial_args[@]}" >"$work/needed.new" ||
+		-j "$state_dir/journal" "${extra[@]}" -o json -- \
+		"$trial" "${args[@]}" >"$work/needed.new" </dev/null ||
 		die "the analysis failed; its journal is in '$state_dir/journal'"
 	mv "$work/needed.new" "$state_dir/needed.json"
 }
@@ -328,7 +342,7 @@ write_config() {
 	local target=${out_cfg:-$state_dir/$vm.$hostb.cfg}
 	cp "$cfg" "$work/new.cfg"
 	"$(bin xlcfg)" set "$work/new.cfg" cpuid "$line" >/dev/null
-	diff -u --label "$cfg" --label "$target" "$cfg" "$work/new.cfg" >&2 || true
+	diff -u -L "$cfg" -L "$target" "$cfg" "$work/new.cfg" >&2 || true
 	if [ "$dry_run" -eq 1 ]; then
 		act "dry run: would write '$target'"
 		return 0
@@ -360,7 +374,7 @@ copy_file() {
 	local have
 	printf -v qpath '%q' "$path"
 	remote mkdir -p "$(dirname "$path")"
-	have=$(remote_sh "stat -c %s $qpath.part 2>/dev/null || echo 0")
+	have=$(remote_sh "stat -c %s $qpath.part 2>/dev/null || echo 0" </dev/null)
 	case $have in '' | *[!0-9]*) have=0 ;; esac
 	tail -c +"$((have + 1))" "$path" | remote_sh "cat >> $qpath.part"
 	remote mv "$path.part" "$path"

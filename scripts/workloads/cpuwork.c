@@ -2,8 +2,10 @@
  * cpuwork: a guest workload that picks its code path from CPUID, the way
  * glibc and PostgreSQL do, and keeps running.
  *
- * At start it reads CPUID once: when the CPU offers fma and bmi2 it uses
- * the vfmadd231sd and pdep instructions, else plain C.  Then it loops,
+ * At start it reads CPUID once, as glibc does: it uses pdep when CPUID
+ * offers bmi2, and vfmadd231sd when CPUID offers fma and the kernel has
+ * enabled the YMM state in XCR0 (a VEX instruction faults without it);
+ * else plain C.  Then it loops,
  * printing "cpuwork: tick N path P sum S" every second or so, forever or
  * for the given number of ticks.  Moved to a host whose CPU lacks fma or
  * bmi2 while it believes they are there, it dies with SIGILL; started with
@@ -20,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int use_fast;
+static int use_fma, use_bmi2;
 
 static void on_sigill(int sig)
 {
@@ -33,43 +35,68 @@ static void on_sigill(int sig)
 	_exit(132);
 }
 
-static int cpu_offers_fma_bmi2(void)
+/* What CPUID offers, and for fma whether the OS enabled the YMM state. */
+static void probe(void)
 {
-	unsigned int a, b, c, d;
+	unsigned int a, b, c, d, xcr0 = 0, hi;
 
-	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 12)))
-		return 0;
-	if (__get_cpuid_max(0, NULL) < 7)
-		return 0;
-	__cpuid_count(7, 0, a, b, c, d);
-	return (b & (1u << 8)) != 0;
+	if (!__get_cpuid(1, &a, &b, &c, &d))
+		return;
+	if (c & (1u << 27)) {
+		__asm__ volatile("xgetbv" : "=a"(xcr0), "=d"(hi) : "c"(0));
+		(void)hi;
+	}
+	use_fma = (c & (1u << 12)) && (xcr0 & 6) == 6;
+	if (__get_cpuid_max(0, NULL) >= 7) {
+		__cpuid_count(7, 0, a, b, c, d);
+		use_bmi2 = (b & (1u << 8)) != 0;
+	}
 }
 
-static double step_fast(double x, uint64_t *bits)
+static const char *path_name(void)
+{
+	if (use_fma && use_bmi2)
+		return "fma+bmi2";
+	if (use_bmi2)
+		return "bmi2";
+	if (use_fma)
+		return "fma";
+	return "plain";
+}
+
+static double step_fma(double x)
 {
 	double y = 1.0000001, z = 0.5;
-	uint64_t mask = 0x5555555555555555ull, r;
 
 	__asm__ volatile("vfmadd231sd %2, %1, %0" : "+x"(x) : "x"(y), "x"(z));
-	__asm__ volatile("pdep %2, %1, %0" : "=r"(r) : "r"(*bits), "r"(mask));
-	*bits = r ^ (*bits + 1);
 	return x;
 }
 
-static double step_plain(double x, uint64_t *bits)
+static uint64_t step_pdep(uint64_t bits)
 {
-	uint64_t src = *bits, mask = 0x5555555555555555ull, r = 0, k;
+	uint64_t mask = 0x5555555555555555ull, r;
 
-	x = x + 1.0000001 * 0.5;
+	__asm__ volatile("pdep %2, %1, %0" : "=r"(r) : "r"(bits), "r"(mask));
+	return r ^ (bits + 1);
+}
+
+static double step_plain(double x)
+{
+	return x + 1.0000001 * 0.5;
+}
+
+static uint64_t pdep_plain(uint64_t bits)
+{
+	uint64_t mask = 0x5555555555555555ull, r = 0, k;
+
 	for (k = 1; mask != 0; k <<= 1) {
 		uint64_t low = mask & -mask;
 
-		if (src & k)
+		if (bits & k)
 			r |= low;
 		mask &= mask - 1;
 	}
-	*bits = r ^ (*bits + 1);
-	return x;
+	return r ^ (bits + 1);
 }
 
 int main(int argc, char *argv[])
@@ -81,17 +108,19 @@ int main(int argc, char *argv[])
 
 	signal(SIGILL, on_sigill);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	use_fast = cpu_offers_fma_bmi2();
-	printf("cpuwork: start path %s\n", use_fast ? "fma+bmi2" : "plain");
+	probe();
+	printf("cpuwork: start path %s\n", path_name());
 	for (n = 0; ticks < 0 || n < ticks;) {
 		int i;
 
-		for (i = 0; i < 100000; i++)
-			x = use_fast ? step_fast(x, &bits) : step_plain(x, &bits);
+		for (i = 0; i < 100000; i++) {
+			x = use_fma ? step_fma(x) : step_plain(x);
+			bits = use_bmi2 ? step_pdep(bits) : pdep_plain(bits);
+		}
 		if (time(NULL) != last) {
 			last = time(NULL);
-			printf("cpuwork: tick %ld path %s sum %.1f\n", n++,
-			    use_fast ? "fma+bmi2" : "plain", x);
+			printf("cpuwork: tick %ld path %s sum %.1f bits %016llx\n",
+			    n++, path_name(), x, (unsigned long long)bits);
 		}
 	}
 	return 0;

@@ -74,7 +74,7 @@ inputs() {
 		/usr/bin/bash /bin/busybox
 	find "$here/dom0" "$here/guest" "$here/scenarios" "$top/scripts" \
 		"$build/bin" -type f
-	printf '%s\n' "$top/migrate-prep.sh"
+	printf '%s\n' "$top/migrate-prep.sh" "$here/lab.sh"
 }
 
 stamp() {
@@ -131,7 +131,7 @@ build_dom0() {
 	cp "$top/migrate-prep.sh" "$d/hetmig/"
 	ln -s /hetmig/migrate-prep.sh "$d/hetmig/bin/migrate-prep"
 	cp "$here/dom0/init" "$d/init"
-	cp "$here/dom0/lib.sh" "$here/dom0/serve" "$here/dom0/serve-one" \
+	cp "$here/dom0/lib.sh" "$here/dom0/prep.sh" "$here/dom0/serve" "$here/dom0/serve-one" \
 		"$here/dom0/remote" "$here/dom0/migrate-nc" "$d/lab/"
 	cp -r "$here/scenarios" "$d/lab/"
 	cp "/boot/vmlinuz-$kv" "$d/lab/vmlinuz"

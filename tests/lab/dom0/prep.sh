@@ -1,0 +1,49 @@
+# shellcheck shell=bash
+# prep.sh: what the migrate-prep scenarios share: a VM "myvm" running
+# cpuwork on host A, its trial twin for featmin, and migrate-prep's
+# lab transport (no ssh in the lab: /lab/remote and /lab/migrate-nc).
+
+# shellcheck disable=SC2034 # read by the scenarios that source this file
+PREP_ARGS=(--remote-cmd /lab/remote --migrate-cmd /lab/migrate-nc
+	--shutdown-timeout 60
+	--trial-arg -c --trial-arg /etc/xen/myvm-trial.cfg
+	--trial-arg -n --trial-arg myvm-trial
+	--trial-arg -b --trial-arg 90 --trial-arg -w --trial-arg 90)
+
+# start_myvm: the VM as a user started it, with every feature of host A.
+start_myvm() {
+	guest_cfg myvm cpuwork "host,rdtscp=0" 128
+	guest_cfg myvm-trial cpuwork-check "host,rdtscp=0" 128
+	guest_start myvm || exit 2
+	wait_marker myvm '^cpuwork: tick 1' 120 || { say "myvm did not start"; exit 2; }
+	check grep -qE 'cpuwork: start path (fma\+)?bmi2' /var/log/xen/guest-myvm.log -- \
+		"on A, cpuwork takes its bmi2 path"
+}
+
+# ticks_on_b: the last cpuwork line of myvm's console on host B.
+ticks_on_b() {
+	on_b "cat /var/log/xen/guest-myvm*.log 2>/dev/null | grep -a 'cpuwork:' | tail -n 1"
+}
+
+# works_on_b: cpuwork on B keeps ticking and did not die.
+works_on_b() {
+	local t1
+	local t2
+	sleep 4
+	t1=$(ticks_on_b | grep -o 'tick [0-9]*' | cut -d' ' -f2)
+	sleep 4
+	t2=$(ticks_on_b | grep -o 'tick [0-9]*' | cut -d' ' -f2)
+	say "cpuwork on B: tick ${t1:-none}, then ${t2:-none}"
+	[ -n "$t1" ] && [ -n "$t2" ] && [ "$t2" -gt "$t1" ] &&
+		! on_b "cat /var/log/xen/guest-myvm*.log" | grep -q SIGILL
+}
+
+# b_log_has REGEX: myvm's console on B has a line matching REGEX.
+b_log_has() {
+	on_b "cat /var/log/xen/guest-myvm*.log" | grep -qE -- "$1"
+}
+
+# b_cfg_has REGEX: B's /etc/xen/myvm.cfg has a line matching REGEX.
+b_cfg_has() {
+	on_b "cat /etc/xen/myvm.cfg" | grep -qE -- "$1"
+}

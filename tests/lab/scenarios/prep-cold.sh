@@ -1,0 +1,22 @@
+#!/bin/bash
+# prep-cold: migrate-prep --apply cold stops the VM on A and starts it on
+# B with the new line; the workload passes on B.
+# lab: hosts=2
+# shellcheck source=../dom0/lib.sh
+. /lab/lib.sh
+# shellcheck source=../dom0/prep.sh
+. /lab/prep.sh
+
+start_myvm
+migrate-prep "${PREP_ARGS[@]}" --analyse --apply cold --shared-storage \
+	myvm "$LAB_PEER" </dev/null >/tmp/report
+rc=$?
+cat /tmp/report
+check test "$rc" -eq 0 -- "migrate-prep exits 0"
+check grep -q 'verdict: done' /tmp/report -- "the report says done"
+check sh -c '! xl list myvm >/dev/null 2>&1' -- "the VM is stopped on A"
+check on_b "xl list myvm" -- "the VM runs on B"
+check b_cfg_has '^cpuid = .*bmi2=0' -- \
+	"B's config carries the new line"
+check works_on_b -- "cpuwork keeps ticking on B"
+finish

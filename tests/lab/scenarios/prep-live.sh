@@ -1,0 +1,25 @@
+#!/bin/bash
+# prep-live: migrate-prep --apply live --restart-on-source moves the VM
+# to B; its workload keeps working there.
+# lab: hosts=2
+# shellcheck source=../dom0/lib.sh
+. /lab/lib.sh
+# shellcheck source=../dom0/prep.sh
+. /lab/prep.sh
+
+start_myvm
+migrate-prep "${PREP_ARGS[@]}" --analyse --apply live --restart-on-source \
+	myvm "$LAB_PEER" </dev/null >/tmp/report
+rc=$?
+cat /tmp/report
+check test "$rc" -eq 0 -- "migrate-prep exits 0"
+check grep -q 'verdict: done' /tmp/report -- "the report says done"
+check grep -qE 'cpuid= line.*(fma=0|bmi2=0)' /tmp/report -- "the line masks what B lacks"
+check grep -q '^cpuid = "host,' /etc/xen/myvm.cfg -- "A's config has the new line"
+check test -e /etc/xen/myvm.cfg.orig -- "A's old config is kept"
+check sh -c '! xl list myvm >/dev/null 2>&1' -- "the VM left A"
+check on_b "xl list myvm" -- "the VM runs on B"
+check works_on_b -- "cpuwork keeps ticking on B"
+check b_log_has 'start path plain' -- \
+	"after the restart on A, cpuwork took its plain path"
+finish

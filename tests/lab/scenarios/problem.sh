@@ -1,0 +1,19 @@
+#!/bin/bash
+# problem: without hetmig, a VM started on A, whose workload chose its
+# fma+bmi2 path from A's CPUID, is live-migrated to B, which lacks them;
+# Xen 4.17 lets it arrive and the workload dies there.  The problem this
+# project solves, shown for real.
+# lab: hosts=2
+# shellcheck source=../dom0/lib.sh
+. /lab/lib.sh
+# shellcheck source=../dom0/prep.sh
+. /lab/prep.sh
+
+start_myvm
+xl migrate -s /lab/migrate-nc myvm "$LAB_PEER" || { say "xl migrate failed"; exit 2; }
+check on_b "xl list myvm" -- "Xen 4.17 accepted the VM on B without a word"
+sleep 8
+on_b "cat /var/log/xen/guest-myvm*.log" >/tmp/b.log
+tail -n 5 /tmp/b.log
+check grep -q 'killed by SIGILL' /tmp/b.log -- "on B, the workload died with SIGILL"
+finish
