@@ -10,6 +10,15 @@
 # shellcheck source=../dom0/lib.sh
 . /lab/lib.sh
 
+# prefix: featmin's progress on the console as it comes, line by line
+# (busybox sed has no -u, and buffers into a pipe).
+prefix() {
+	local line
+	while IFS= read -r line; do
+		printf '[featmin] %s\n' "$line"
+	done
+}
+
 # The PostgreSQL guest image (see tests/lab/README.md): busybox, bash,
 # PostgreSQL 15 with its libraries and a postgres user, and hetmig's
 # scripts/ tree under /hetmig/scripts; its init runs /lab/guest.d/RUN.
@@ -31,21 +40,21 @@ CFG
 
 featdump -s hvm-default -o json >/tmp/policy.json ||
 	{ say "cannot read the hvm-default policy"; exit 2; }
-cands=$(featdump -f /tmp/policy.json | wc -l)
 
 start=$SECONDS
-rc=0
 featmin -p /tmp/policy.json -j /tmp/pg.journal -e rdtscp=0 -t 600 -r 3 --verify \
 	-- /hetmig/scripts/trial.sh -c /etc/xen/pg.cfg -b 180 -w 300 \
-	>/tmp/pg.json 2>/tmp/pg.err || rc=$?
+	2>&1 >/tmp/pg.json | tee /tmp/pg.err | prefix
+rc=${PIPESTATUS[0]}
 secs=$((SECONDS - start))
-sed 's/^/[featmin] /' /tmp/pg.err
+cands=$(sed -n 's/^featmin: \([0-9]*\) candidate features.*/\1/p' /tmp/pg.err)
 check test "$rc" -eq 0 -- "featmin exits 0 (exit $rc)"
 check grep -q '"verified":true' /tmp/pg.json -- "the final mask passed a --verify trial"
 featdump -f /tmp/pg.json >/tmp/pg.names 2>/dev/null
 say "needed: $(tr '\n' ' ' </tmp/pg.names)"
 trials=$(grep -c '"kind":"search"' /tmp/pg.journal)
-check test "$trials" -lt "$cands" -- "$trials search trials for $cands features the guest sees"
+check test "$((2 * trials))" -lt "$((cands + 1))" -- \
+	"$trials search trials, under half of one per candidate ($((cands + 1)))"
 # Every passing trial carries pgbench's TPS.
 check sh -c "! grep '\"verdict\":\"pass\"' /tmp/pg.journal | grep -qv '\"tps\":'" -- \
 	"every passing trial recorded its TPS"

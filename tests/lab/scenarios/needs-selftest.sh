@@ -8,6 +8,15 @@
 # shellcheck source=../dom0/lib.sh
 . /lab/lib.sh
 
+# prefix: featmin's progress on the console as it comes, line by line
+# (busybox sed has no -u, and buffers into a pipe).
+prefix() {
+	local line
+	while IFS= read -r line; do
+		printf '[featmin] %s\n' "$line"
+	done
+}
+
 # The guest runs selftest at boot.  /lab/guest.d holds the lab's boot
 # programs; selftest sits in /hetmig/bin of the guest image.
 run=../../hetmig/bin/selftest
@@ -30,15 +39,14 @@ CFG
 # powers off too soon after selftest for featdump -d).
 featdump -s hvm-default -o json >/tmp/policy.json ||
 	{ say "cannot read the hvm-default policy"; exit 2; }
-cands=$(featdump -f /tmp/policy.json | wc -l)
 
 start=$SECONDS
-rc=0
 featmin -p /tmp/policy.json -j /tmp/st.journal -e rdtscp=0 -t 300 -r 3 --verify \
 	-- /hetmig/scripts/trial.sh -c /etc/xen/st.cfg -b 120 -w 60 \
-	>/tmp/st.json 2>/tmp/st.err || rc=$?
+	2>&1 >/tmp/st.json | tee /tmp/st.err | prefix
+rc=${PIPESTATUS[0]}
 secs=$((SECONDS - start))
-sed 's/^/[featmin] /' /tmp/st.err
+cands=$(sed -n 's/^featmin: \([0-9]*\) candidate features.*/\1/p' /tmp/st.err)
 check test "$rc" -eq 0 -- "featmin exits 0 (exit $rc)"
 
 featdump -f /tmp/st.json >/tmp/st.names 2>/dev/null
@@ -47,7 +55,8 @@ got=$(grep -vxE 'fpu|pse|tsc|msr|pae|cx8|apic|pge|cmov|mmx|fxsr|sse|sse2|syscall
 check test "$got" = "$want" -- "needed beyond the baseline: '$got' (want '$want')"
 check grep -q '"verified":true' /tmp/st.json -- "the final mask passed a --verify trial"
 trials=$(grep -c '"kind":"search"' /tmp/st.journal)
-check test "$trials" -lt "$cands" -- "$trials search trials for $cands features the guest sees"
+check test "$((2 * trials))" -lt "$((cands + 1))" -- \
+	"$trials search trials, under half of one per candidate ($((cands + 1)))"
 check sh -c "grep -q 'bmi2=0' /tmp/st.journal && grep -q 'rdtscp=0' /tmp/st.journal" -- \
 	"the journal holds the masks tried"
 check test "$(xl list | wc -l)" -eq 2 -- "no guest left running (xl list)"
