@@ -237,9 +237,14 @@ run_in_netns() {
 		boot A "$cpu_a" -nic none
 	fi
 	deadline=$((SECONDS + $2))
+	local ready=0
 	while [ "$SECONDS" -lt "$deadline" ]; do
 		if grep -q '^LAB-VERDICT: ' "$tmp/A.serial"; then
 			break
+		fi
+		if [ "$ready" -eq 0 ] && grep -q 'lab: dom0 ready' "$tmp/A.serial"; then
+			ready=1
+			printf 'lab: host A dom0 ready after %ds\n' "$SECONDS"
 		fi
 		kill -0 "${pids[0]}" 2>/dev/null || kill -0 "${pids[-2]}" 2>/dev/null || break
 		sleep 1

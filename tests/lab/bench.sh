@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# bench.sh: the lab's figures: time to dom0 ready, a guest's boot to
+# verdict (median of 5), the live migration of a 128 MiB guest.
+#
+# usage: tests/lab/bench.sh
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+"$here/lab.sh" run bench --timeout 1200 >"$log" 2>&1 || {
+	tail -n 40 "$log" >&2
+	exit 1
+}
+printf 'lab benchmark (QEMU TCG, nested Xen 4.17, 2 hosts):\n'
+sed -n 's/^lab: host A dom0 ready after \([0-9]*\)s/  dom0 ready (host A, from QEMU start): \1 s/p' "$log"
+sed -n 's/^A| BENCH \(.*\) seconds: \(.*\)/  \1: \2 s/p' "$log" | tr -d '\r'
