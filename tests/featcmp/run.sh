@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# run.sh: featcmp's tests: golden outputs, every pair of fixture policies
+# against an independent set difference (featdump names and comm) and its
+# -x line against the real libxl parser (xlcheck.c, apart from hetmig's
+# own check), the bits not compared, and errors.
+#
+# usage: tests/featcmp/run.sh BUILD_DIR
+#   UPDATE_GOLDEN=1 rewrites the golden files instead of comparing.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
+featcmp=$build/bin/featcmp
+featdump=$build/bin/featdump
+raw=$top/tests/fixtures/raw
+passed=0
+failed=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { passed=$((passed + 1)); }
+not_ok() {
+	failed=$((failed + 1))
+	printf 'FAIL: %s\n' "$*" >&2
+}
+
+# Never compared: OS state and the hypervisor bit (see featcmp(1)).
+ignored='^(osxsave|ospke|hypervisor)$'
+
+build_xlcheck() {
+	local -a flags
+	read -r -a flags <<<"$(pkg-config --cflags --libs xenlight)"
+	cc -std=gnu11 -Wall -Wextra -o "$tmp/xlcheck" "$here/xlcheck.c" "${flags[@]}"
+}
+
+# golden NAME RC ARGS...: featcmp ARGS (run in the fixture directory, so
+# that paths in the output are short) exits RC and prints golden/NAME.
+golden() {
+	local name=$1
+	local want_rc=$2
+	local rc=0
+	shift 2
+	(cd "$raw" && "$featcmp" "$@") >"$tmp/out" 2>"$tmp/err" || rc=$?
+	if [ -n "${UPDATE_GOLDEN:-}" ]; then
+		cp "$tmp/out" "$here/golden/$name"
+	fi
+	if [ "$rc" -ne "$want_rc" ]; then
+		not_ok "golden $name: exit $rc, want $want_rc: $(head -c 300 "$tmp/err")"
+	elif ! diff -u "$here/golden/$name" "$tmp/out" >&2; then
+		not_ok "golden $name: output differs"
+	else
+		ok
+	fi
+}
+
+# expect_error NAME PATTERN ARGS...: exit 2, one stderr line matching
+# PATTERN, nothing on stdout.
+expect_error() {
+	local name=$1
+	local pattern=$2
+	local rc=0
+	shift 2
+	"$featcmp" "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	if [ "$rc" -ne 2 ]; then
+		not_ok "$name: exit $rc, want 2"
+	elif [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -Eq -- "$pattern" "$tmp/err"; then
+		not_ok "$name: stderr '$(head -c 300 "$tmp/err")' does not match '$pattern'"
+	elif [ -s "$tmp/out" ]; then
+		not_ok "$name: printed data on an error"
+	else
+		ok
+	fi
+}
+
+# expect_usage NAME ARGS...: exit 2 with the usage on stderr, no data.
+expect_usage() {
+	local name=$1
+	local rc=0
+	shift
+	"$featcmp" "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	if [ "$rc" -ne 2 ] || ! grep -q '^usage: featcmp' "$tmp/err" || [ -s "$tmp/out" ]; then
+		not_ok "$name: exit $rc, want 2 and the usage"
+	else
+		ok
+	fi
+}
+
+goldens() {
+	golden lab-a-vs-lab-b 1 qemu-lab-a.txt qemu-lab-b.txt
+	golden lab-b-vs-lab-a 0 qemu-lab-b.txt qemu-lab-a.txt
+	golden lab-a-vs-lab-b.json 1 -j qemu-lab-a.txt qemu-lab-b.txt
+	golden icelake-vs-milan 1 libvirt-ice-lake-server.txt qemu-epyc-milan.txt
+	golden skylake-vs-haswell 1 qemu-skylake-server-notsx-ibrs.txt qemu-haswell-notsx.txt
+	golden pool.names 0 -i qemu-epyc-milan.txt qemu-epyc-rome.txt libvirt-epyc-7713-64-core.txt
+	golden pool.json 0 -i -j qemu-lab-a.txt qemu-lab-b.txt
+	golden milan-minus-rome 0 -d qemu-epyc-milan.txt qemu-epyc-rome.txt
+	golden milan-minus-rome.names 0 -d -o names qemu-epyc-milan.txt qemu-epyc-rome.txt
+	golden x-lab-a-lab-b 0 -x qemu-lab-a.txt qemu-lab-b.txt
+	golden x-lab-a-lab-b.json 0 -x -j qemu-lab-a.txt qemu-lab-b.txt
+	golden x-icelake-nehalem 0 -x libvirt-ice-lake-server.txt qemu-nehalem.txt
+}
+
+# Every ordered pair of fixtures: the missing features are the set
+# difference of featdump's names (minus the bits not compared), the exit
+# status says whether it is empty, -d agrees, and the -x line passes the
+# real libxl parser and hides exactly what it should.
+pairs() {
+	local a
+	local b
+	local na
+	local nb
+	local rc
+	local line
+	local -a fixtures
+	mapfile -t fixtures < <(cd "$raw" && ls -- *.txt)
+	for a in "${fixtures[@]}"; do
+		"$featdump" -f "$raw/$a" -o names 2>/dev/null | sort >"$tmp/$a.names"
+	done
+	for a in "${fixtures[@]}"; do
+		for b in "${fixtures[@]}"; do
+			na=$tmp/$a.names
+			nb=$tmp/$b.names
+			comm -23 "$na" "$nb" | grep -Ev "$ignored" >"$tmp/want" || true
+			rc=0
+			"$featcmp" -o names "$raw/$a" "$raw/$b" 2>/dev/null | sort >"$tmp/got" || rc=$?
+			if ! cmp -s "$tmp/want" "$tmp/got"; then
+				not_ok "pair $a $b: missing features differ from comm: $(diff "$tmp/want" "$tmp/got" | tr '\n' ' ')"
+				continue
+			fi
+			if [ -s "$tmp/want" ] && [ "$rc" -ne 1 ] || [ ! -s "$tmp/want" ] && [ "$rc" -ne 0 ]; then
+				not_ok "pair $a $b: exit $rc with $(wc -l <"$tmp/want") missing"
+				continue
+			fi
+			"$featcmp" -d -o names "$raw/$a" "$raw/$b" 2>/dev/null | sort >"$tmp/got"
+			if ! cmp -s "$tmp/want" "$tmp/got"; then
+				not_ok "pair $a $b: -d differs from comm"
+				continue
+			fi
+			if ! line=$("$featcmp" -x "$raw/$a" "$raw/$b" 2>"$tmp/err"); then
+				not_ok "pair $a $b: -x failed: $(cat "$tmp/err")"
+				continue
+			fi
+			if ! "$tmp/xlcheck" "$line" 2>"$tmp/err"; then
+				not_ok "pair $a $b: libxl refuses '$line': $(cat "$tmp/err")"
+				continue
+			fi
+			# Hidden: A's features that B lacks, and more only when
+			# they depend on one of those; never one A lacks.
+			tr ',' '\n' <<<"${line#host}" | sed -n 's/=0$//p' |
+				sed 's/^clfsh$/clflush/' | sort >"$tmp/hidden"
+			if [ -n "$(comm -23 "$tmp/want" "$tmp/hidden")" ]; then
+				not_ok "pair $a $b: -x leaves visible: $(comm -23 "$tmp/want" "$tmp/hidden" | tr '\n' ' ')"
+			elif [ -n "$(comm -23 "$tmp/hidden" "$na")" ]; then
+				not_ok "pair $a $b: -x hides what A lacks: $(comm -23 "$tmp/hidden" "$na" | tr '\n' ' ')"
+			elif ! "$featcmp" -d "$raw/$a" "$raw/$b" 2>/dev/null | sed -n 's/.* needed by //p' |
+				tr ',' '\n' | tr -d ' ' | sort -u >"$tmp/dependents" ||
+				[ -n "$(comm -12 "$tmp/hidden" "$nb" | comm -23 - "$tmp/dependents")" ]; then
+				not_ok "pair $a $b: -x hides a feature B has that needs nothing missing: $(comm -12 "$tmp/hidden" "$nb" | comm -23 - "$tmp/dependents" | tr '\n' ' ')"
+			else
+				ok
+			fi
+		done
+	done
+}
+
+# clear_syscall: a cpuid -r dump on stdin with leaf 0x80000001 EDX bit 11
+# (SYSCALL) cleared, as a dump taken from 32-bit code on Intel shows it.
+clear_syscall() {
+	local line
+	local edx
+	while IFS= read -r line; do
+		if [[ $line =~ ^(\ +0x80000001\ 0x00:.*edx=)(0x[0-9a-f]+)$ ]]; then
+			edx=$((BASH_REMATCH[2] & ~0x800))
+			printf '%s0x%08x\n' "${BASH_REMATCH[1]}" "$edx"
+		else
+			printf '%s\n' "$line"
+		fi
+	done
+}
+
+# The bits not compared, on purpose.
+not_compared() {
+	local src=$raw/qemu-skylake-server-notsx-ibrs.txt
+	local line
+	# An Intel dump from 32-bit code: SYSCALL (0x80000001 edx bit 11) is 0.
+	clear_syscall <"$src" >"$tmp/nosyscall.txt"
+	if "$featdump" -f "$tmp/nosyscall.txt" -o names | grep -qx syscall; then
+		not_ok "not compared: the test dump still has syscall"
+	elif ! "$featcmp" "$src" "$tmp/nosyscall.txt" >/dev/null; then
+		not_ok "not compared: an Intel dump without syscall counted as lacking it"
+	elif ! line=$("$featcmp" -x "$tmp/nosyscall.txt" "$src") || [ "$line" != host ]; then
+		not_ok "not compared: -x between the two is '$line', want 'host'"
+	elif line=$("$featcmp" -x "$src" "$tmp/nosyscall.txt") && [[ $line == *syscall* ]]; then
+		not_ok "not compared: -x hides syscall: '$line'"
+	else
+		ok
+	fi
+	# The same on an AMD dump is a real difference.
+	src=$raw/qemu-epyc-milan.txt
+	clear_syscall <"$src" >"$tmp/amd-nosyscall.txt"
+	"$featcmp" -o names "$src" "$tmp/amd-nosyscall.txt" >"$tmp/out" || true
+	if grep -qx syscall "$tmp/out"; then
+		ok
+	else
+		not_ok "not compared: an AMD dump without syscall is not reported"
+	fi
+	# osxsave, ospke, hypervisor: host-this has them, qemu models may not.
+	"$featcmp" -o names "$raw/host-this.txt" "$raw/qemu-qemu64.txt" >"$tmp/out" || true
+	if ! grep -Eqx 'osxsave|hypervisor' "$tmp/host-this.txt.names"; then
+		not_ok "not compared: host-this has no osxsave or hypervisor bit to ignore"
+	elif [ ! -s "$tmp/out" ] || grep -Eq "$ignored" "$tmp/out"; then
+		not_ok "not compared: an os-state or hypervisor bit reported"
+	else
+		ok
+	fi
+}
+
+errors() {
+	expect_error "no such file" "^featcmp: cannot open 'nonexistent': " nonexistent "$raw/qemu-lab-a.txt"
+	expect_error "bad input" "^featcmp: " "$top/tests/fixtures/bad/$(ls "$top/tests/fixtures/bad" | grep -v README | head -n 1)" "$raw/qemu-lab-a.txt"
+	expect_usage "usage: one operand" "$raw/qemu-lab-a.txt"
+	expect_usage "usage: two modes" -d -x "$raw/qemu-lab-a.txt" "$raw/qemu-lab-b.txt"
+	expect_usage "unknown option" -Q "$raw/qemu-lab-a.txt" "$raw/qemu-lab-b.txt"
+	expect_error "unknown output" "^featcmp: unknown output 'yaml'" -o yaml "$raw/qemu-lab-a.txt" "$raw/qemu-lab-b.txt"
+	# The intersection reads back as a policy that both inputs contain.
+	"$featcmp" -i -j "$raw/qemu-epyc-milan.txt" "$raw/qemu-epyc-rome.txt" >"$tmp/pool.json"
+	if "$featcmp" "$tmp/pool.json" "$raw/qemu-epyc-rome.txt" >/dev/null &&
+		"$featcmp" "$tmp/pool.json" "$raw/qemu-epyc-milan.txt" >/dev/null; then
+		ok
+	else
+		not_ok "the pool level is not a subset of each member"
+	fi
+	if "$featcmp" >/dev/null 2>&1; then
+		not_ok "no arguments: exit 0"
+	else
+		ok
+	fi
+	if "$featcmp" "$raw/qemu-lab-a.txt" "$raw/qemu-lab-b.txt" >/dev/full 2>/dev/null; then
+		not_ok "a write error on stdout went unnoticed"
+	else
+		ok
+	fi
+}
+
+main() {
+	build_xlcheck
+	goldens
+	pairs
+	not_compared
+	errors
+	printf 'featcmp: %d passed, %d failed\n' "$passed" "$failed"
+	[ "$failed" -eq 0 ]
+}
+
+main "$@"
