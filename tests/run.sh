@@ -79,6 +79,7 @@ main() {
 	suite "shellcheck" shell_lint
 	suite "fuzz" "$here/fuzz/run.sh" "$build"
 	if [ -z "${HETMIG_SKIP_LAB:-}" ] && [ -x "$here/lab/lab.sh" ]; then
+		export HETMIG_BUILD=$build
 		suite "lab: policy" "$here/lab/lab.sh" run policy
 		suite "lab: mask" "$here/lab/lab.sh" run mask
 	fi

@@ -13,26 +13,29 @@
 
 banner() { printf '\n===== %s\n' "$*"; }
 
-banner "1. the VM on host A, and what it sees (featdump -d myvm -o table)"
+banner "1. what the workload needs: featmin, ahead of time, on a trial twin"
+analyse_first
+featdump -f /var/lib/hetmig/myvm/needed.json | tr '\n' ' '
+echo
+banner "2. the VM on host A, and what it sees (featdump -d myvm -o table)"
 start_myvm
 featdump -d myvm -o table | head -n 12
 echo "..."
-banner "2. what host B lacks (featcmp myvm's policy against B's)"
+banner "3. what host B lacks (featcmp myvm's policy against B's)"
 featdump -d myvm -o json >/tmp/vm.json
 on_b "featdump -s hvm-default -o json" >/tmp/b.json
 featcmp /tmp/vm.json /tmp/b.json
-banner "3. a dry run: what migrate-prep would write (migrate-prep -n)"
+banner "4. a dry run: what migrate-prep would write (migrate-prep -n)"
 migrate-prep "${PREP_ARGS[@]}" -n myvm "$LAB_PEER" </dev/null
-say "without an analysis, the safe default needs every feature: exit $?"
-banner "4. the whole flow: analyse, check, write, restart on A, live-migrate"
-migrate-prep "${PREP_ARGS[@]}" --analyse --apply live --restart-on-source \
+banner "5. the whole flow: check, write, restart on A, live-migrate"
+migrate-prep "${PREP_ARGS[@]}" --apply live --restart-on-source \
 	myvm "$LAB_PEER" </dev/null >/tmp/report
 rc=$?
-banner "5. the report"
+banner "6. the report"
 cat /tmp/report
 check test "$rc" -eq 0 -- "migrate-prep moved the VM (exit 0)"
 check on_b "xl list myvm" -- "the VM runs on host B"
 check works_on_b -- "its workload keeps running on B"
-banner "6. the workload on B"
+banner "7. the workload on B"
 ticks_on_b
 finish

@@ -7,8 +7,9 @@
 # shellcheck source=../dom0/prep.sh
 . /lab/prep.sh
 
+analyse_first
 start_myvm
-migrate-prep "${PREP_ARGS[@]}" --analyse --apply cold --shared-storage \
+migrate-prep "${PREP_ARGS[@]}" --apply cold --shared-storage \
 	myvm "$LAB_PEER" </dev/null >/tmp/report
 rc=$?
 cat /tmp/report

@@ -7,8 +7,9 @@
 # shellcheck source=../dom0/prep.sh
 . /lab/prep.sh
 
+analyse_first
 start_myvm
-migrate-prep "${PREP_ARGS[@]}" --analyse --apply live --restart-on-source \
+migrate-prep "${PREP_ARGS[@]}" --apply live --restart-on-source \
 	myvm "$LAB_PEER" </dev/null >/tmp/report
 rc=$?
 cat /tmp/report
