@@ -27,13 +27,7 @@
 #include "policy.h"
 #include "search.h"
 #include "util.h"
-
-#if defined(__has_include)
-#if __has_include("xlcpuid.h")
 #include "xlcpuid.h"
-#define HAVE_XLCPUID 1
-#endif
-#endif
 
 #define MAX_INPUT (64u << 20)
 #define MAX_ITEMS 64
@@ -71,36 +65,18 @@ static void on_stop(int sig)
 }
 
 /*
- * render_cpuid: the cpuid= value hiding HIDE, with EXTRA's items first;
- * the caller frees it.  With the installed libxl's check when the
- * library has it (xlcpuid.h); dies when the line would be refused.
+ * render_cpuid: the cpuid= value hiding HIDE, with EXTRA's items last
+ * (xlcpuid.h); the caller frees it.  Every item is checked with the
+ * installed libxl; a value it would refuse is fatal, not a trial.
  */
 static char *render_cpuid(const struct fset *hide, const char *extra)
 {
-#ifdef HAVE_XLCPUID
 	struct perr err;
 	char *s = xl_cpuid_render(hide, extra, &err);
 
 	if (s == NULL)
 		die("%s", err.msg);
 	return s;
-#else
-	size_t len = 5 + (extra ? strlen(extra) + 1 : 0), off;
-	char *s;
-	int f;
-
-	for (f = 0; f < HM_NR_FEATURES; f++)
-		if (fs_has(hide, f))
-			len += strlen(hm_features[f].name) + 3;
-	s = ealloc(len + 1);
-	off = (size_t)snprintf(s, len + 1, "host%s%s", extra ? "," : "",
-	    extra ? extra : "");
-	for (f = 0; f < HM_NR_FEATURES; f++)
-		if (fs_has(hide, f))
-			off += (size_t)snprintf(s + off, len + 1 - off,
-			    ",%s=0", hm_features[f].name);
-	return s;
-#endif
 }
 
 /* "1h02m03s" into BUF. */
@@ -422,6 +398,7 @@ static void add_names(struct fset *fs, const char *list)
  */
 static void add_items(char **extra, struct fset *hidden, const char *list)
 {
+	struct perr err;
 	char *copy = estrdup(list), *tok, *save = NULL, *eq;
 	size_t len;
 	int f;
@@ -432,14 +409,8 @@ static void add_items(char **extra, struct fset *hidden, const char *list)
 		if (eq == NULL || eq == tok || eq[1] == '\0' ||
 		    strchr(eq + 1, '=') != NULL)
 			die("bad cpuid item '%s': expected name=value", tok);
-#ifdef HAVE_XLCPUID
-		{
-			struct perr err;
-
-			if (xl_cpuid_check_item(tok, &err) < 0)
-				die("%s", err.msg);
-		}
-#endif
+		if (xl_cpuid_check_item(tok, &err) < 0)
+			die("%s", err.msg);
 		*eq = '\0';
 		f = feat_lookup(tok);
 		if (f >= 0 && strcmp(eq + 1, "0") == 0)

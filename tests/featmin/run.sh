@@ -339,6 +339,8 @@ test_usage() {
 	expect_rc "unknown -k feature" 2 "$featmin" -p "$lab_a" -k avx9 -- true
 	expect_grep "unknown -k feature: message" "unknown feature 'avx9'" "$tmp/err"
 	expect_rc "bad -e item" 2 "$featmin" -p "$lab_a" -e rdtscp -- true
+	expect_rc "-e item libxl refuses" 2 "$featmin" -p "$lab_a" -e bogus=0 -- true
+	expect_grep "-e item libxl refuses: message" "cpuid item 'bogus=0' refused by libxl" "$tmp/err"
 	expect_rc "no policy" 2 "$featmin" -- true
 	expect_grep "no policy: message" "^featmin: no policy: give -p FILE" "$tmp/err"
 	expect_rc "bad policy" 2 "$featmin" -p "$tmp/nonexistent" -- true
