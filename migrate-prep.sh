@@ -52,6 +52,7 @@ needed_source=""
 line=""
 missing=()
 lock=""
+reported=0
 
 usage() {
 	cat >&2 <<'EOF'
@@ -218,6 +219,10 @@ cleanup() {
 		else
 			say "could not restart '$vm' here: start it with 'xl create $cfg'"
 		fi
+	fi
+	# Every way out says where the VM is.
+	if [ "$reported" -eq 0 ] && [ -n "$work" ] && [ "$rc" -ne 0 ]; then
+		report "error (exit $rc): see the message above" >&2 || true
 	fi
 	[ -n "$work" ] && rm -rf "$work"
 	[ -n "$lock" ] && rm -f "$lock"
@@ -476,6 +481,7 @@ json_list() {
 
 report() {
 	local verdict=$1
+	reported=1
 	local -a needed=()
 	local -a masked=()
 	[ -e "$work/needed.json" ] && mapfile -t needed < <(names_of "$work/needed.json")

@@ -68,7 +68,7 @@ main() {
 	local t
 	suite "unit tests" units
 	for t in "$here"/*/run.sh; do
-		case $t in */lab/* | */fuzz/* | */bench/*) continue ;; esac
+		case $t in */lab/* | */fuzz/* | */bench/* | */deb/*) continue ;; esac
 		suite "$(basename "$(dirname "$t")")" "$t" "$build"
 	done
 	for t in "$here"/*/; do
