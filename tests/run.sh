@@ -21,7 +21,8 @@ suite() {
 	shift
 	start=$SECONDS
 	printf '\n=== %s\n' "$name"
-	"$@" || rc=$?
+	# No suite may hang the whole run: each gets a generous bound.
+	timeout -k 10 "${HETMIG_SUITE_TIMEOUT:-900}" "$@" || rc=$?
 	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))
 		printf '=== %s: ok (%ds)\n' "$name" $((SECONDS - start))
@@ -66,7 +67,9 @@ shell_lint() {
 
 main() {
 	local t
-	suite "unit tests" units
+	export -f units man_lint shell_lint
+	export build top
+	suite "unit tests" bash -c units
 	for t in "$here"/*/run.sh; do
 		case $t in */lab/* | */fuzz/* | */bench/* | */deb/*) continue ;; esac
 		suite "$(basename "$(dirname "$t")")" "$t" "$build"
@@ -75,8 +78,8 @@ main() {
 		compgen -G "$t*.bats" >/dev/null || continue
 		suite "bats $(basename "$t")" bats "$t"
 	done
-	suite "man pages (mandoc -Tlint)" man_lint
-	suite "shellcheck" shell_lint
+	suite "man pages (mandoc -Tlint)" bash -c man_lint
+	suite "shellcheck" bash -c shell_lint
 	suite "fuzz" "$here/fuzz/run.sh" "$build"
 	if [ -z "${HETMIG_SKIP_LAB:-}" ] && [ -x "$here/lab/lab.sh" ]; then
 		export HETMIG_BUILD=$build

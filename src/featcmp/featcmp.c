@@ -50,8 +50,14 @@ static const struct {
 	{ "featureset", O_FEATURESET },
 };
 
-/* Features that are never compared nor hidden: state, not capability. */
-static const char *const ignored_names[] = { "osxsave", "ospke", "hypervisor" };
+/*
+ * Features that are never compared nor hidden: state, not capability.
+ * htt and cmp-legacy describe the topology Xen gives a domain (they follow
+ * its vCPU count), not what its CPU can execute.
+ */
+static const char *const ignored_names[] = {
+	"osxsave", "ospke", "hypervisor", "htt", "cmp-legacy",
+};
 
 static struct fset ignored;
 
