@@ -260,7 +260,7 @@ run_in_netns() {
 
 cmd_run() {
 	local name=""
-	local timeout=600
+	local timeout=""
 	local file
 	local hosts=1
 	while [ $# -gt 0 ]; do
@@ -276,6 +276,10 @@ cmd_run() {
 	file=$here/scenarios/$name.sh
 	[ -e "$file" ] || die "unknown scenario '$name'"
 	grep -q '^# lab: hosts=2' "$file" && hosts=2
+	# A scenario may ask for more time than the default 600 s.
+	[ -n "$timeout" ] ||
+		timeout=$(sed -n 's/^# lab: timeout=\([0-9]*\)$/\1/p' "$file" | head -n 1)
+	[ -n "$timeout" ] || timeout=600
 	cmd_build
 	export LAB_KEEP=$keep
 	exec unshare -n -- "$0" __netns "$name" "$timeout" "$hosts" "$keep"

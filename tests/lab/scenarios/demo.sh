@@ -6,6 +6,7 @@
 # cpuid= line, restarts the VM on A with it and live-migrates it to B,
 # where the workload keeps running.
 # lab: hosts=2
+# lab: timeout=1500
 # shellcheck source=../dom0/lib.sh
 . /lab/lib.sh
 # shellcheck source=../dom0/prep.sh

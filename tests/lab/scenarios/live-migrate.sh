@@ -2,6 +2,7 @@
 # live-migrate: a guest printing a counter moves from A to B with
 # `xl migrate` and its counter keeps advancing on B.
 # lab: hosts=2
+# lab: timeout=1500
 # shellcheck source=../dom0/lib.sh
 . /lab/lib.sh
 

@@ -2,6 +2,7 @@
 # prep-cold: migrate-prep --apply cold stops the VM on A and starts it on
 # B with the new line; the workload passes on B.
 # lab: hosts=2
+# lab: timeout=1500
 # shellcheck source=../dom0/lib.sh
 . /lab/lib.sh
 # shellcheck source=../dom0/prep.sh

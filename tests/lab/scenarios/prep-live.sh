@@ -2,6 +2,7 @@
 # prep-live: migrate-prep --apply live --restart-on-source moves the VM
 # to B; its workload keeps working there.
 # lab: hosts=2
+# lab: timeout=1500
 # shellcheck source=../dom0/lib.sh
 . /lab/lib.sh
 # shellcheck source=../dom0/prep.sh

@@ -4,6 +4,7 @@
 # Xen 4.17 lets it arrive and the workload dies there.  The problem this
 # project solves, shown for real.
 # lab: hosts=2
+# lab: timeout=1500
 # shellcheck source=../dom0/lib.sh
 . /lab/lib.sh
 # shellcheck source=../dom0/prep.sh
