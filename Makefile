@@ -47,7 +47,7 @@ $(XEN_USERS): STD = -std=gnu11
 
 all: $(addprefix $(BUILD)/bin/,$(BINS))
 
-$(BUILD)/gen/feat-gen.c $(BUILD)/gen/feat-sizes.h: \
+$(BUILD)/gen/feat-gen.c $(BUILD)/gen/feat-sizes.h &: \
 		src/lib/gen-features.awk src/lib/cpudeps.txt $(XEN_HEADER)
 	@mkdir -p $(BUILD)/gen
 	awk -v SIZES=$(BUILD)/gen/feat-sizes.h.tmp -f src/lib/gen-features.awk \
@@ -134,6 +134,8 @@ install: all
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(BINS))
+	for c in hetmig $(BINS) migrate-prep migrate-prep.sh; do \
+		rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$c; done
 	rm -rf $(DESTDIR)$(LIBEXECDIR)
 	for m in $(MANS); do \
 		rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
