@@ -45,21 +45,35 @@ kernel_version() {
 	basename "$k" | sed 's/^vmlinuz-//'
 }
 
-# copy_with_libs ROOT FILE...: FILE and every library ldd lists, under ROOT.
+# copy_with_libs ROOT FILE...: FILE and every library ldd lists, under
+# ROOT at the same paths.
 copy_with_libs() {
 	local root=$1
 	local f
-	local l
 	shift
 	for f in "$@"; do
 		mkdir -p "$root$(dirname "$f")"
 		cp -L "$f" "$root$f"
-		while read -r l; do
-			[ -e "$root$l" ] && continue
-			mkdir -p "$root$(dirname "$l")"
-			cp -L "$l" "$root$l"
-		done < <(ldd "$f" 2>/dev/null | grep -o '/[^ ]*' | sort -u)
+		copy_libs "$root" "$f"
 	done
+}
+
+# copy_libs ROOT FILE: the libraries FILE needs, under ROOT.
+copy_libs() {
+	local l
+	while read -r l; do
+		[ -e "$1$l" ] && continue
+		mkdir -p "$1$(dirname "$l")"
+		cp -L "$l" "$1$l"
+	done < <(ldd "$2" 2>/dev/null | grep -o '/[^ ]*' | sort -u)
+}
+
+# install_bin ROOT FILE: a project binary into ROOT's /hetmig/bin, with
+# its libraries.  Not at its build path: that may lie under /tmp, which
+# the lab's dom0 mounts over.
+install_bin() {
+	cp -L "$2" "$1/hetmig/bin/"
+	copy_libs "$1" "$2"
 }
 
 mkcpio() {
@@ -93,8 +107,7 @@ build_guest() {
 	gcc -std=gnu11 -O2 -static -o "$g/hetmig/bin/cpuwork" "$top/scripts/workloads/cpuwork.c"
 	[ ! -e "$top/scripts/workloads/selftest.c" ] ||
 		gcc -std=gnu11 -O2 -static -o "$g/hetmig/bin/selftest" "$top/scripts/workloads/selftest.c"
-	copy_with_libs "$g" "$build/bin/featdump"
-	ln -s "$build/bin/featdump" "$g/hetmig/bin/featdump"
+	install_bin "$g" "$build/bin/featdump"
 	mkcpio "$g" "$out/guest.cpio.gz"
 }
 
@@ -123,8 +136,7 @@ build_dom0() {
 	cp "$mods/xen/xenfs/xenfs.ko" "$d/lib/modules/"
 	cp "$mods/net/ethernet/intel/e1000/e1000.ko" "$d/lib/modules/"
 	for b in "$build"/bin/*; do
-		copy_with_libs "$d" "$b"
-		ln -s "$b" "$d/hetmig/bin/$(basename "$b")"
+		install_bin "$d" "$b"
 	done
 	mkdir -p "$d/hetmig/scripts"
 	cp -r "$top/scripts/." "$d/hetmig/scripts/"
