@@ -14,16 +14,8 @@ build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 featcmp=$build/bin/featcmp
 featdump=$build/bin/featdump
 raw=$top/tests/fixtures/raw
-passed=0
-failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-ok() { passed=$((passed + 1)); }
-not_ok() {
-	failed=$((failed + 1))
-	printf 'FAIL: %s\n' "$*" >&2
-}
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
 
 # Never compared: OS state, the hypervisor bit and the topology bits htt
 # and cmp-legacy (see featcmp(1)).
@@ -50,25 +42,6 @@ golden() {
 		not_ok "golden $name: exit $rc, want $want_rc: $(head -c 300 "$tmp/err")"
 	elif ! diff -u "$here/golden/$name" "$tmp/out" >&2; then
 		not_ok "golden $name: output differs"
-	else
-		ok
-	fi
-}
-
-# expect_error NAME PATTERN ARGS...: exit 2, one stderr line matching
-# PATTERN, nothing on stdout.
-expect_error() {
-	local name=$1
-	local pattern=$2
-	local rc=0
-	shift 2
-	"$featcmp" "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
-	if [ "$rc" -ne 2 ]; then
-		not_ok "$name: exit $rc, want 2"
-	elif [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -Eq -- "$pattern" "$tmp/err"; then
-		not_ok "$name: stderr '$(head -c 300 "$tmp/err")' does not match '$pattern'"
-	elif [ -s "$tmp/out" ]; then
-		not_ok "$name: printed data on an error"
 	else
 		ok
 	fi
@@ -218,12 +191,12 @@ not_compared() {
 }
 
 errors() {
-	expect_error "no such file" "^featcmp: cannot open 'nonexistent': " nonexistent "$raw/qemu-lab-a.txt"
-	expect_error "bad input" "^featcmp: " "$top/tests/fixtures/bad/bad-hex.txt" "$raw/qemu-lab-a.txt"
+	expect_error "no such file" "^featcmp: cannot open 'nonexistent': " "$featcmp" nonexistent "$raw/qemu-lab-a.txt"
+	expect_error "bad input" "^featcmp: " "$featcmp" "$top/tests/fixtures/bad/bad-hex.txt" "$raw/qemu-lab-a.txt"
 	expect_usage "usage: one operand" "$raw/qemu-lab-a.txt"
 	expect_usage "usage: two modes" -d -x "$raw/qemu-lab-a.txt" "$raw/qemu-lab-b.txt"
 	expect_usage "unknown option" -Q "$raw/qemu-lab-a.txt" "$raw/qemu-lab-b.txt"
-	expect_error "unknown output" "^featcmp: unknown output 'yaml'" -o yaml "$raw/qemu-lab-a.txt" "$raw/qemu-lab-b.txt"
+	expect_error "unknown output" "^featcmp: unknown output 'yaml'" "$featcmp" -o yaml "$raw/qemu-lab-a.txt" "$raw/qemu-lab-b.txt"
 	# The intersection reads back as a policy that both inputs contain.
 	"$featcmp" -i -j "$raw/qemu-epyc-milan.txt" "$raw/qemu-epyc-rome.txt" >"$tmp/pool.json"
 	if "$featcmp" "$tmp/pool.json" "$raw/qemu-epyc-rome.txt" >/dev/null &&
@@ -250,8 +223,7 @@ main() {
 	pairs
 	not_compared
 	errors
-	printf 'featcmp: %d passed, %d failed\n' "$passed" "$failed"
-	[ "$failed" -eq 0 ]
+	summary featcmp
 }
 
 main "$@"

@@ -12,37 +12,8 @@ top=$(cd "$here/../.." && pwd)
 build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 featdump=$build/bin/featdump
 fixtures=$top/tests/fixtures
-passed=0
-failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-ok() { passed=$((passed + 1)); }
-not_ok() {
-	failed=$((failed + 1))
-	printf 'FAIL: %s\n' "$*" >&2
-}
-
-# expect_error NAME PATTERN CMD...: CMD exits 2 with exactly one stderr
-# line matching PATTERN, prints nothing on stdout, and no sanitizer spoke.
-expect_error() {
-	local name=$1
-	local pattern=$2
-	local rc=0
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
-	if [ "$rc" -ne 2 ]; then
-		not_ok "$name: exit $rc, want 2"
-	elif [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
-		not_ok "$name: want one error line, got: $(head -c 400 "$tmp/err")"
-	elif ! grep -Eq -- "$pattern" "$tmp/err"; then
-		not_ok "$name: error '$(cat "$tmp/err")' does not match '$pattern'"
-	elif [ -s "$tmp/out" ]; then
-		not_ok "$name: printed data on an error"
-	else
-		ok
-	fi
-}
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
 
 raw_fixtures() {
 	local f
@@ -317,8 +288,7 @@ main() {
 	test_no_xen
 	test_usage
 	test_local
-	printf 'featdump: %d passed, %d failed\n' "$passed" "$failed"
-	[ "$failed" -eq 0 ]
+	summary featdump
 }
 
 main "$@"

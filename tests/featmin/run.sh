@@ -15,50 +15,9 @@ build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 featmin=$build/bin/featmin
 featdump=$build/bin/featdump
 lab_a=$top/tests/fixtures/raw/qemu-lab-a.txt
-passed=0
-failed=0
 got=
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-ok() { passed=$((passed + 1)); }
-not_ok() {
-	failed=$((failed + 1))
-	printf 'FAIL: %s\n' "$*" >&2
-}
-
-# expect NAME WANT GOT: string equality.
-expect() {
-	if [ "$2" = "$3" ]; then
-		ok
-	else
-		not_ok "$1: want '$2', got '$3'"
-	fi
-}
-
-# expect_rc NAME WANT CMD...: CMD's exit status; its output stays in
-# $tmp/out and $tmp/err.
-expect_rc() {
-	local name=$1
-	local want=$2
-	local rc=0
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
-	if [ "$rc" -eq "$want" ]; then
-		ok
-	else
-		not_ok "$name: exit $rc, want $want; stderr: $(tail -n 3 "$tmp/err")"
-	fi
-}
-
-# expect_grep NAME PATTERN FILE
-expect_grep() {
-	if grep -Eq -- "$2" "$3"; then
-		ok
-	else
-		not_ok "$1: no '$2' in: $(head -c 600 "$3")"
-	fi
-}
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
 
 # A trial command simulating a workload that needs $NEEDS: it fails when
 # HETMIG_CPUID hides one of them.  $FLAKY=N answers 125 on every Nth call,
@@ -560,8 +519,7 @@ main() {
 	test_chain
 	test_selftest
 	test_pgbench
-	printf 'featmin: %d passed, %d failed\n' "$passed" "$failed"
-	[ "$failed" -eq 0 ]
+	summary featmin
 }
 
 main "$@"

@@ -1,0 +1,78 @@
+# shellcheck shell=bash
+# lib.sh: what every tests/*/run.sh shares: a temporary directory, a
+# counting pass/fail, and the common assertions.  Source it after setting
+# nothing; it sets tmp (removed on exit), passed and failed.
+#
+#   ok / not_ok MESSAGE           count a pass / a failure (said on stderr)
+#   expect NAME WANT GOT          string equality
+#   expect_rc NAME WANT CMD...    CMD's exit status (output in $tmp/out, $tmp/err)
+#   expect_grep NAME REGEX FILE   FILE has a line matching REGEX
+#   expect_error NAME REGEX CMD...
+#                                 CMD exits 2 with exactly one stderr line
+#                                 matching REGEX and nothing on stdout
+#   summary NAME                  "NAME: N passed, M failed"; status 0 or 1
+
+passed=0
+failed=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { passed=$((passed + 1)); }
+
+not_ok() {
+	failed=$((failed + 1))
+	printf 'FAIL: %s\n' "$*" >&2
+}
+
+expect() {
+	if [ "$2" = "$3" ]; then
+		ok
+	else
+		not_ok "$1: want '$2', got '$3'"
+	fi
+}
+
+expect_rc() {
+	local name=$1
+	local want=$2
+	local rc=0
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	if [ "$rc" -eq "$want" ]; then
+		ok
+	else
+		not_ok "$name: exit $rc, want $want; stderr: $(tail -n 3 "$tmp/err")"
+	fi
+}
+
+expect_grep() {
+	if grep -Eq -- "$2" "$3"; then
+		ok
+	else
+		not_ok "$1: no '$2' in: $(head -c 600 "$3")"
+	fi
+}
+
+expect_error() {
+	local name=$1
+	local pattern=$2
+	local rc=0
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	if [ "$rc" -ne 2 ]; then
+		not_ok "$name: exit $rc, want 2; stderr: $(head -c 300 "$tmp/err")"
+	elif [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
+		not_ok "$name: want one error line, got: $(head -c 400 "$tmp/err")"
+	elif ! grep -Eq -- "$pattern" "$tmp/err"; then
+		not_ok "$name: error '$(cat "$tmp/err")' does not match '$pattern'"
+	elif [ -s "$tmp/out" ]; then
+		not_ok "$name: printed data on an error"
+	else
+		ok
+	fi
+}
+
+summary() {
+	printf '%s: %d passed, %d failed\n' "$1" "$passed" "$failed"
+	[ "$failed" -eq 0 ]
+}
