@@ -39,6 +39,9 @@ out_cfg=""
 shutdown_timeout=120
 remote_cmd=${HETMIG_REMOTE:-ssh -o BatchMode=yes -o ConnectTimeout=10}
 migrate_cmd=""
+check_marker=""
+check_cmd=""
+check_timeout=300
 trial_args=()
 
 # State of the run, for the report and for the exit path.
@@ -48,6 +51,7 @@ state_dir=""
 work=""
 where="A"		# A, B or none: where the VM runs now
 actions=()
+workload_check="not asked for (--check-marker, --check-cmd)"
 needed_source=""
 line=""
 missing=()
@@ -72,6 +76,10 @@ usage: migrate-prep.sh [options] VM HOSTB
   --shutdown-timeout S  seconds to wait for a clean shutdown (default 120)
   --remote-cmd CMD      how to run a command on B (default ssh, BatchMode)
   --migrate-cmd CMD     passed to 'xl migrate -s'
+  --check-marker REGEX  after the move, wait for a line of the VM's
+                        console on B matching REGEX (the workload check)
+  --check-cmd CMD       after the move, run CMD here; exit 0 = it works
+  --check-timeout S     how long the workload check may take (default 300)
   -n, --dry-run         change nothing on either host
   --json                the report in JSON
   -h, --help            this help
@@ -151,6 +159,7 @@ names_of() {
 
 parse_args() {
 	local -a pos=()
+	local rc
 	while [ $# -gt 0 ]; do
 		case $1 in
 		-c) cfg=${2:?}; shift ;;
@@ -168,6 +177,9 @@ parse_args() {
 		--shutdown-timeout) shutdown_timeout=${2:?}; shift ;;
 		--remote-cmd) remote_cmd=${2:?}; shift ;;
 		--migrate-cmd) migrate_cmd=${2:?}; shift ;;
+		--check-marker) check_marker=${2:?}; shift ;;
+		--check-cmd) check_cmd=${2:?}; shift ;;
+		--check-timeout) check_timeout=${2:?}; shift ;;
 		-n | --dry-run) dry_run=1 ;;
 		--json) json=1 ;;
 		-h | --help) usage 0 ;;
@@ -183,6 +195,11 @@ parse_args() {
 	case $level in common | needed) ;; *) die "unknown level '$level': expected common or needed" ;; esac
 	case $apply in "" | cold | live) ;; *) die "unknown --apply '$apply': expected cold or live" ;; esac
 	case $shutdown_timeout in '' | *[!0-9]*) die "bad --shutdown-timeout '$shutdown_timeout'" ;; esac
+	case $check_timeout in '' | *[!0-9]*) die "bad --check-timeout '$check_timeout'" ;; esac
+	# grep -E exits 2 on a bad expression (and 1 on no match: fine here).
+	rc=0
+	[ -z "$check_marker" ] || grep -Eq -- "$check_marker" </dev/null 2>/dev/null || rc=$?
+	[ "$rc" -ne 2 ] || die "bad --check-marker '$check_marker': not an extended regex"
 	[[ $vm =~ ^[A-Za-z0-9_.-]+$ ]] || die "bad VM name '$vm'"
 	[ -n "$cfg" ] || cfg=/etc/xen/$vm.cfg
 	[ -r "$cfg" ] || die "cannot read config '$cfg'"
@@ -197,13 +214,16 @@ setup() {
 	bin featcmp >/dev/null
 	bin xlcfg >/dev/null
 	state_dir=${HETMIG_STATE_DIR:-/var/lib/hetmig}/$vm
-	mkdir -p "$state_dir"
-	# One run per VM at a time: set -C makes the redirection fail if the
-	# lock exists.
-	if ! (set -C; printf '%s\n' "$$" >"$state_dir/lock") 2>/dev/null; then
-		die "another migrate-prep runs for '$vm' (lock '$state_dir/lock')"
+	# A dry run writes nothing, not even its lock or B's policy.
+	if [ "$dry_run" -eq 0 ]; then
+		mkdir -p "$state_dir"
+		# One run per VM at a time: set -C makes the redirection fail if
+		# the lock exists.
+		if ! (set -C; printf '%s\n' "$$" >"$state_dir/lock") 2>/dev/null; then
+			die "another migrate-prep runs for '$vm' (lock '$state_dir/lock')"
+		fi
+		lock=$state_dir/lock
 	fi
-	lock=$state_dir/lock
 	work=$(mktemp -d)
 }
 
@@ -260,7 +280,7 @@ read_policies() {
 		*) die "cannot read the policy of '$hostb': $(head -n 1 "$work/b.err")" ;;
 		esac
 	fi
-	cp "$work/b.json" "$state_dir/$hostb.json"
+	[ "$dry_run" -eq 1 ] || cp "$work/b.json" "$state_dir/$hostb.json"
 }
 
 # The needed set: the last analysis, a new one, or everything the VM sees.
@@ -467,6 +487,42 @@ apply_live() {
 	act "'$vm' runs on $hostb"
 }
 
+# check_workload: after the move, the workload check the options ask for:
+# a console line on B (xenconsoled's guest log, under the VM's name or,
+# after a live migration, its incoming name), or a command run here.
+# It fails with exit 1: the VM stays on B, where it now runs.
+check_workload() {
+	local i
+	local q
+	[ -n "$check_marker$check_cmd" ] || return 0
+	if [ -n "$check_marker" ]; then
+		act "waiting for the workload's marker on $hostb's console of '$vm'"
+		printf -v q '%q' "$check_marker"
+		for ((i = 0; i < check_timeout; i += 2)); do
+			if remote_sh "cat /var/log/xen/guest-$vm.log /var/log/xen/guest-$vm--incoming.log 2>/dev/null | grep -Eq -- $q" </dev/null; then
+				workload_check="passed: console marker '$check_marker' seen on $hostb"
+				break
+			fi
+			sleep 2
+		done
+		if [ "$i" -ge "$check_timeout" ]; then
+			workload_check="FAILED: no console line matching '$check_marker' on $hostb within ${check_timeout}s"
+			report "moved, but the workload check failed"
+			exit 1
+		fi
+	fi
+	if [ -n "$check_cmd" ]; then
+		act "running the workload check: $check_cmd"
+		if timeout "$check_timeout" bash -c "$check_cmd" </dev/null >&2; then
+			workload_check="passed: '$check_cmd'"
+		else
+			workload_check="FAILED: '$check_cmd' exited non-zero"
+			report "moved, but the workload check failed"
+			exit 1
+		fi
+	fi
+}
+
 json_list() {
 	local first=1
 	local x
@@ -496,8 +552,9 @@ report() {
 		printf '"needed_from":"%s","needed":%s,"missing":%s,"masked":%s,' \
 			"$needed_source" "$(json_list "${needed[@]}")" \
 			"$(json_list "${missing[@]}")" "$(json_list "${masked[@]}")"
-		printf '"cpuid":"%s","config":"%s","runs_on":"%s","actions":%s}\n' \
-			"$line" "$out_cfg" "$where" "$(json_list "${actions[@]}")"
+		printf '"cpuid":"%s","config":"%s","runs_on":"%s","workload_check":"%s","actions":%s}\n' \
+			"$line" "$out_cfg" "$where" "${workload_check//\"/\\\"}" \
+			"$(json_list "${actions[@]}")"
 		return
 	fi
 	printf 'hetmig report: %s from %s to %s\n' "$vm" "$(hostname)" "$hostb"
@@ -508,6 +565,8 @@ report() {
 	[ -z "$line" ] || printf '  cpuid= line (%s level): %s\n' "$level" "$line"
 	[ -z "$line" ] || printf '  masked for %s: %s\n' "$hostb" "${masked[*]:-(none)}"
 	[ -z "$out_cfg" ] || printf '  config for %s: %s\n' "$hostb" "$out_cfg"
+	[ -z "$apply" ] || [ "$dry_run" -eq 1 ] ||
+		printf '  workload check on %s: %s\n' "$hostb" "$workload_check"
 	case $where in
 	A) printf '  the VM runs on %s (this host)\n' "$(hostname)" ;;
 	B) printf '  the VM runs on %s\n' "$hostb" ;;
@@ -538,6 +597,7 @@ main() {
 	cold) apply_cold ;;
 	live) apply_live ;;
 	esac
+	check_workload
 	report "done"
 }
 
