@@ -164,10 +164,12 @@ _hetmig_migrate_prep() {
 	--level) _hetmig_reply common needed; return ;;
 	--workload) _hetmig_reply pgbench selftest; return ;;
 	-c | -o | --dest-policy) _hetmig_files; return ;;
-	--trial-arg | --shutdown-timeout | --remote-cmd | --migrate-cmd) return ;;
+	--trial-arg | --shutdown-timeout | --remote-cmd | --migrate-cmd | \
+		--check-marker | --check-cmd | --check-timeout) return ;;
 	esac
 	if [[ $cur == -* ]]; then
-		_hetmig_reply -c -h -n -o --analyse --apply --dest-policy \
+		_hetmig_reply -c -h -n -o --analyse --apply --check-cmd \
+			--check-marker --check-timeout --dest-policy \
 			--dry-run --force --help --json --level --migrate-cmd \
 			--no-analyse --remote-cmd --restart-on-source \
 			--shared-storage --shutdown-timeout --trial-arg --workload
@@ -178,7 +180,8 @@ _hetmig_migrate_prep() {
 		w=${COMP_WORDS[i]}
 		case $w in
 		-c | -o | --dest-policy | --workload | --trial-arg | --level | \
-			--apply | --shutdown-timeout | --remote-cmd | --migrate-cmd)
+			--apply | --shutdown-timeout | --remote-cmd | --migrate-cmd | \
+			--check-marker | --check-cmd | --check-timeout)
 			i=$((i + 1)) ;;
 		-*) ;;
 		*) npos=$((npos + 1)) ;;
