@@ -59,3 +59,18 @@ b_log_has() {
 b_cfg_has() {
 	on_b "cat /etc/xen/myvm.cfg" | grep -qE -- "$1"
 }
+
+# on_a_only: myvm runs on A and not on B.
+on_a_only() {
+	xl list myvm >/dev/null 2>&1 && ! on_b "xl list myvm" >/dev/null 2>&1
+}
+
+# on_a_only_soon: the same, allowing the restart on A a minute to show.
+on_a_only_soon() {
+	local i
+	for ((i = 0; i < 60; i++)); do
+		on_a_only && return 0
+		sleep 1
+	done
+	return 1
+}

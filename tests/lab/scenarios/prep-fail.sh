@@ -1,0 +1,81 @@
+#!/bin/bash
+# prep-fail: migrate-prep's other ways out, on two real hosts: a dry run
+# changes nothing on either host; a VM that needs what B lacks is refused
+# with the missing features named (exit 1); a live move of a VM that sees
+# more than B has is refused without --restart-on-source (exit 1); a cold
+# move that fails after the VM stopped on A (B refuses to create it)
+# leaves the VM running on A again, and the report says so (exit 2).  In
+# every case the VM runs on exactly one host.
+# lab: hosts=2
+# lab: timeout=1200
+# shellcheck source=../dom0/lib.sh
+. /lab/lib.sh
+# shellcheck source=../dom0/prep.sh
+. /lab/prep.sh
+
+# state: what a run could have written, on both hosts.
+state() {
+	sha256sum /etc/xen/myvm.cfg
+	find /var/lib/hetmig /etc/xen -newer /tmp/stamp 2>/dev/null | sort
+	on_b "ls /etc/xen; ls -R /var/lib/hetmig 2>/dev/null" | sort
+}
+
+start_myvm
+
+# A dry run changes nothing on either host.
+touch /tmp/stamp
+sleep 1
+state >/tmp/before
+migrate-prep "${PREP_ARGS[@]}" -n --apply cold myvm "$LAB_PEER" </dev/null >/tmp/report
+rc=$?
+cat /tmp/report
+state >/tmp/after
+check test "$rc" -eq 0 -- "dry run: exit 0"
+check grep -q 'verdict: ready' /tmp/report -- "dry run: the report says ready"
+check cmp -s /tmp/before /tmp/after -- "dry run: nothing changed on A or B"
+check on_a_only -- "dry run: the VM still runs on A only"
+
+# Everything the VM sees, as the needed set: B lacks fma, bmi2, avx2.
+migrate-prep "${PREP_ARGS[@]}" --no-analyse myvm "$LAB_PEER" </dev/null >/tmp/report
+rc=$?
+cat /tmp/report
+check test "$rc" -eq 1 -- "needs what B lacks: exit 1"
+check grep -qE 'missing on .*bmi2' /tmp/report -- "the report names bmi2 as missing"
+check grep -qE 'missing on .*fma' /tmp/report -- "the report names fma as missing"
+check on_a_only -- "refused: the VM still runs on A only"
+
+# What the VM needs, as an analysis would have said it: the part of what
+# it sees that B also has.
+mkdir -p /var/lib/hetmig/myvm
+featdump -d myvm -o json >/tmp/vm.json
+on_b "featdump -s hvm-default -o json" >/tmp/b.json
+featcmp -i /tmp/vm.json /tmp/b.json -j >/var/lib/hetmig/myvm/needed.json
+check test -s /var/lib/hetmig/myvm/needed.json -- "a needed set B has"
+
+# Live: the running domain sees bmi2, which B lacks; without
+# --restart-on-source migrate-prep refuses and says why.
+migrate-prep "${PREP_ARGS[@]}" --apply live myvm "$LAB_PEER" </dev/null >/tmp/report 2>/tmp/err
+rc=$?
+cat /tmp/report /tmp/err
+check test "$rc" -eq 1 -- "live without --restart-on-source: exit 1"
+check grep -q 'restart-on-source' /tmp/err -- "live: says how to go on"
+check on_a_only -- "live refused: the VM still runs on A only"
+
+# Cold, with a host B that refuses to create the domain: the VM has
+# stopped on A by then, and must run there again.
+cat >/tmp/refusing-remote <<'SH'
+#!/bin/bash
+case $2 in *"xl create"*) echo "xl create refused (test)" >&2; exit 3 ;; esac
+exec /lab/remote "$@"
+SH
+chmod +x /tmp/refusing-remote
+migrate-prep "${PREP_ARGS[@]}" --remote-cmd /tmp/refusing-remote --apply cold \
+	--shared-storage myvm "$LAB_PEER" </dev/null >/tmp/report 2>/tmp/err
+rc=$?
+cat /tmp/report /tmp/err
+check test "$rc" -eq 2 -- "cold, B refuses: exit 2"
+check grep -q 'xl create failed on' /tmp/err -- "cold: says what failed"
+check grep -q 'runs on this host again' /tmp/err -- "cold: says the VM was restarted on A"
+check grep -q 'the VM runs on .*(this host)' /tmp/err -- "cold: the report says where the VM runs"
+check on_a_only_soon -- "cold, B refused: the VM runs on A"
+finish
