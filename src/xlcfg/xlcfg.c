@@ -8,11 +8,12 @@
  *
  * An edit touches the bytes of KEY's setting only: every other line,
  * comment and blank stays as it was.  libxlutil has no writer, so the
- * settings are found by a scanner that follows its lexer
- * (libxlu_cfg_l.l) and grammar (libxlu_cfg_y.y); the result is then read
- * back through libxlutil and must give KEY's new value and every other
- * key's old one, or nothing is written.  Writing is a temporary file in
- * the same directory, fsync, rename, under a lock on the directory.
+ * settings are found by a scanner that follows its lexer and grammar
+ * (xlconf.c, in the library so that the fuzzer reaches it); the result
+ * is then read back through libxlutil and must give KEY's new value and
+ * every other key's old one, or nothing is written.  Writing is a
+ * temporary file in the same directory, fsync, rename, under a lock on
+ * the directory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,37 +32,11 @@
 
 #include "policy.h"
 #include "util.h"
+#include "xlconf.h"
 #include "xlcpuid.h"
 
 #define MAX_CFG (16u << 20)
-#define MAX_DEPTH 64
-#define MAX_KEY 128
-
-/* One KEY = VALUE (or KEY += VALUE) of a config text, as byte offsets. */
-struct setting {
-	char key[MAX_KEY];
-	size_t start;		/* the key's first byte */
-	size_t vstart, vend;	/* the value's bytes */
-	int line;		/* of the key, from 1 */
-	bool add;		/* += */
-};
-
-struct scan {
-	struct setting *v;
-	size_t n, alloc;
-};
-
-enum tok {
-	T_EOF, T_ERR, T_IDENT, T_NUMBER, T_STRING, T_NL, T_EQ, T_ADD,
-	T_LBRACK, T_RBRACK, T_COMMA, T_SEMI
-};
-
-struct lexer {
-	const char *s;
-	size_t len, pos;
-	size_t tstart, tend;	/* the last token */
-	int line;
-};
+#define MAX_DEPTH XLCONF_MAX_DEPTH
 
 static void xerr(struct perr *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -73,209 +48,6 @@ static void xerr(struct perr *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
-}
-
-static bool is_lower(int c) { return c >= 'a' && c <= 'z'; }
-static bool is_digit(int c) { return c >= '0' && c <= '9'; }
-
-/* The next token, as libxlu's lexer would see it. */
-static enum tok lex(struct lexer *l)
-{
-	const char *s = l->s;
-	char q;
-
-	while (l->pos < l->len && (s[l->pos] == ' ' || s[l->pos] == '\t'))
-		l->pos++;
-	l->tstart = l->pos;
-	if (l->pos >= l->len)
-		return T_EOF;
-	switch (s[l->pos]) {
-	case '\n':
-		l->pos++;
-		l->tend = l->pos;
-		l->line++;
-		return T_NL;
-	case '#':
-		/* A comment is a newline; one without its newline is an error. */
-		while (l->pos < l->len && s[l->pos] != '\n')
-			l->pos++;
-		if (l->pos >= l->len)
-			return T_ERR;
-		l->pos++;
-		l->tend = l->pos;
-		l->line++;
-		return T_NL;
-	case '=':
-		l->tend = ++l->pos;
-		return T_EQ;
-	case '+':
-		if (l->pos + 1 < l->len && s[l->pos + 1] == '=') {
-			l->pos += 2;
-			l->tend = l->pos;
-			return T_ADD;
-		}
-		return T_ERR;
-	case '[':
-		l->tend = ++l->pos;
-		return T_LBRACK;
-	case ']':
-		l->tend = ++l->pos;
-		return T_RBRACK;
-	case ',':
-		l->tend = ++l->pos;
-		return T_COMMA;
-	case ';':
-		l->tend = ++l->pos;
-		return T_SEMI;
-	case '"':
-	case '\'':
-		q = s[l->pos++];
-		while (l->pos < l->len && s[l->pos] != q) {
-			if (s[l->pos] == '\n' || s[l->pos] == '\0')
-				return T_ERR;
-			if (s[l->pos] == '\\') {
-				l->pos++;
-				if (l->pos >= l->len || s[l->pos] == '\n')
-					return T_ERR;
-			}
-			l->pos++;
-		}
-		if (l->pos >= l->len)
-			return T_ERR;
-		l->tend = ++l->pos;
-		return T_STRING;
-	}
-	if (is_lower(s[l->pos])) {
-		while (l->pos < l->len && (is_lower(s[l->pos]) ||
-		    is_digit(s[l->pos]) || s[l->pos] == '_'))
-			l->pos++;
-		l->tend = l->pos;
-		return T_IDENT;
-	}
-	if (is_digit(s[l->pos])) {
-		while (l->pos < l->len && (is_digit(s[l->pos]) ||
-		    (s[l->pos] >= 'a' && s[l->pos] <= 'f') || s[l->pos] == 'x'))
-			l->pos++;
-		l->tend = l->pos;
-		return T_NUMBER;
-	}
-	return T_ERR;
-}
-
-/* Skip newlines; the first other token. */
-static enum tok lex_nl(struct lexer *l)
-{
-	enum tok t;
-
-	while ((t = lex(l)) == T_NL)
-		;
-	return t;
-}
-
-/*
- * value: parse one value whose first token T was just read; *END_R gets
- * the offset after it.  Returns 0, or -1 on a syntax error.
- */
-static int value(struct lexer *l, enum tok t, int depth, size_t *end_r)
-{
-	if (t == T_STRING || t == T_NUMBER) {
-		*end_r = l->tend;
-		return 0;
-	}
-	if (t != T_LBRACK || depth >= MAX_DEPTH)
-		return -1;
-	t = lex_nl(l);
-	if (t == T_RBRACK) {
-		*end_r = l->tend;
-		return 0;
-	}
-	for (;;) {
-		if (value(l, t, depth + 1, end_r) < 0)
-			return -1;
-		t = lex_nl(l);
-		if (t == T_RBRACK) {
-			*end_r = l->tend;
-			return 0;
-		}
-		if (t != T_COMMA)
-			return -1;
-		t = lex_nl(l);
-		if (t == T_RBRACK) {
-			*end_r = l->tend;
-			return 0;
-		}
-	}
-}
-
-static void scan_release(struct scan *sc)
-{
-	free(sc->v);
-	sc->v = NULL;
-	sc->n = sc->alloc = 0;
-}
-
-/*
- * scan: find every setting of TEXT (LEN bytes).  Returns 0, or -1 with
- * ERR naming the line when TEXT is not an xl config.  SC is filled either
- * way and the caller releases it.
- */
-static int scan(const char *text, size_t len, struct scan *sc, struct perr *err)
-{
-	struct lexer l = { text, len, 0, 0, 0, 1 };
-	struct setting *s;
-	enum tok t;
-	size_t klen;
-
-	memset(sc, 0, sizeof(*sc));
-	for (;;) {
-		t = lex(&l);
-		if (t == T_EOF)
-			return 0;
-		if (t == T_NL || t == T_SEMI)
-			continue;
-		if (t != T_IDENT)
-			goto bad;
-		if (sc->n == sc->alloc) {
-			sc->alloc = sc->alloc ? sc->alloc * 2 : 16;
-			sc->v = erealloc(sc->v, sc->alloc * sizeof(*sc->v));
-		}
-		s = &sc->v[sc->n];
-		klen = l.tend - l.tstart;
-		if (klen >= MAX_KEY)
-			goto bad;
-		memcpy(s->key, text + l.tstart, klen);
-		s->key[klen] = '\0';
-		s->start = l.tstart;
-		s->line = l.line;
-		t = lex(&l);
-		if (t != T_EQ && t != T_ADD)
-			goto bad;
-		s->add = t == T_ADD;
-		t = lex(&l);
-		s->vstart = l.tstart;
-		if (value(&l, t, 0, &s->vend) < 0)
-			goto bad;
-		sc->n++;
-		t = lex(&l);
-		if (t != T_NL && t != T_SEMI && t != T_EOF)
-			goto bad;
-		if (t == T_EOF)
-			return 0;
-	}
-bad:
-	xerr(err, "line %d: not an xl config setting", l.line);
-	return -1;
-}
-
-/* The last setting of KEY in SC, or NULL. */
-static const struct setting *find(const struct scan *sc, const char *key)
-{
-	size_t i;
-
-	for (i = sc->n; i-- > 0;)
-		if (strcmp(sc->v[i].key, key) == 0)
-			return &sc->v[i];
-	return NULL;
 }
 
 /* A growing buffer. */
@@ -401,109 +173,6 @@ static int check_cpuid(const XLU_Config *cfg, struct perr *err)
 	return 0;
 }
 
-/* VALUE as an xl string: double quotes, with \ and " escaped. */
-static int quote(const char *value, struct buf *b, struct perr *err)
-{
-	const char *p;
-
-	buf_str(b, "\"");
-	for (p = value; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			xerr(err, "value holds a control character");
-			return -1;
-		}
-		if (*p == '\\' || *p == '"')
-			buf_str(b, "\\");
-		buf_add(b, p, 1);
-	}
-	buf_str(b, "\"");
-	return 0;
-}
-
-/*
- * edit: TEXT with KEY set to the right-hand side RHS (NULL: KEY removed)
- * into *OUT (malloc'd).  The last setting of KEY is replaced in place and
- * earlier ones removed; a missing KEY is appended.  Returns 0, or -1 with
- * ERR filled.  Pure: no I/O, so that the fuzzer can drive it.
- */
-static int edit(const char *text, size_t len, const char *key, const char *rhs,
-		char **out, size_t *outlen, struct perr *err)
-{
-	struct scan sc;
-	struct buf b = { NULL, 0, 0 };
-	const struct setting *last;
-	size_t i, pos = 0, ls, e;
-	bool semi;
-	int rc = -1;
-
-	if (scan(text, len, &sc, err) < 0)
-		goto out;
-	last = find(&sc, key);
-	for (i = 0; i < sc.n; i++) {
-		const struct setting *s = &sc.v[i];
-
-		if (strcmp(s->key, key) != 0)
-			continue;
-		if (s == last && rhs != NULL) {
-			buf_add(&b, text + pos, s->vstart - pos);
-			buf_str(&b, rhs);
-			pos = s->vend;
-			continue;
-		}
-		/*
-		 * Removal: a setting alone on its line goes with its line
-		 * (and a comment after it); otherwise only the setting and
-		 * a ';' after it.
-		 */
-		ls = s->start;
-		while (ls > 0 && (text[ls - 1] == ' ' || text[ls - 1] == '\t'))
-			ls--;
-		e = s->vend;
-		while (e < len && (text[e] == ' ' || text[e] == '\t'))
-			e++;
-		semi = e < len && text[e] == ';';
-		if (semi) {
-			e++;
-			while (e < len && (text[e] == ' ' || text[e] == '\t'))
-				e++;
-		}
-		if ((ls == 0 || text[ls - 1] == '\n') &&
-		    (e == len || text[e] == '\n' || text[e] == '#')) {
-			while (e < len && text[e] != '\n')
-				e++;
-			if (e < len)
-				e++;
-		} else {
-			ls = s->start;
-			if (!semi)
-				e = s->vend;
-		}
-		if (ls < pos)
-			ls = pos;
-		buf_add(&b, text + pos, ls - pos);
-		pos = e;
-	}
-	buf_add(&b, text + pos, len - pos);
-	if (last == NULL && rhs != NULL) {
-		if (b.len > 0 && b.s[b.len - 1] != '\n')
-			buf_str(&b, "\n");
-		buf_str(&b, key);
-		buf_str(&b, " = ");
-		buf_str(&b, rhs);
-		buf_str(&b, "\n");
-	}
-	if (b.s == NULL)
-		buf_str(&b, "");
-	*out = b.s;
-	*outlen = b.len;
-	b.s = NULL;
-	rc = 0;
-out:
-	free(b.s);
-	scan_release(&sc);
-	return rc;
-}
-
 /*
  * verify: NEW (the edit of OLD) must parse with libxlutil, hold every key
  * of OLD but KEY with the same value, hold KEY with WANT's value (WANT is
@@ -515,7 +184,7 @@ static int verify(const char *old, size_t oldlen, const char *new,
 		  struct perr *err)
 {
 	XLU_Config *a = NULL, *b = NULL;
-	struct scan so = { NULL, 0, 0 }, sn = { NULL, 0, 0 };
+	struct xlconf so = XLCONF_INIT, sn = XLCONF_INIT;
 	struct buf va = { NULL, 0, 0 }, vb = { NULL, 0, 0 };
 	size_t i;
 	int rc = -1;
@@ -526,7 +195,8 @@ static int verify(const char *old, size_t oldlen, const char *new,
 		xerr(err, "the result would not parse with libxlutil");
 		goto out;
 	}
-	if (scan(old, oldlen, &so, err) < 0 || scan(new, newlen, &sn, err) < 0)
+	if (xlconf_scan(old, oldlen, &so, err) < 0 ||
+	    xlconf_scan(new, newlen, &sn, err) < 0)
 		goto out;
 	for (i = 0; i < so.n; i++) {
 		if (strcmp(so.v[i].key, key) == 0)
@@ -541,7 +211,7 @@ static int verify(const char *old, size_t oldlen, const char *new,
 	}
 	for (i = 0; i < sn.n; i++)
 		if (strcmp(sn.v[i].key, key) != 0 &&
-		    find(&so, sn.v[i].key) == NULL) {
+		    xlconf_find(&so, sn.v[i].key) == NULL) {
 			xerr(err, "the edit would add key '%s'", sn.v[i].key);
 			goto out;
 		}
@@ -558,8 +228,8 @@ out:
 		xlu_cfg_destroy(a);
 	if (b)
 		xlu_cfg_destroy(b);
-	scan_release(&so);
-	scan_release(&sn);
+	xlconf_release(&so);
+	xlconf_release(&sn);
 	free(va.s);
 	free(vb.s);
 	return rc;
@@ -569,7 +239,7 @@ out:
 static int canon_rhs(const char *rhs, char **out, struct perr *err)
 {
 	struct buf t = { NULL, 0, 0 }, v = { NULL, 0, 0 };
-	struct scan sc = { NULL, 0, 0 };
+	struct xlconf sc = XLCONF_INIT;
 	XLU_Config *cfg;
 	int rc = -1;
 
@@ -577,7 +247,7 @@ static int canon_rhs(const char *rhs, char **out, struct perr *err)
 	buf_str(&t, rhs);
 	buf_str(&t, "\n");
 	cfg = parse_xlu(t.s, t.len, "value", NULL);
-	if (cfg == NULL || scan(t.s, t.len, &sc, err) < 0 || sc.n != 1 ||
+	if (cfg == NULL || xlconf_scan(t.s, t.len, &sc, err) < 0 || sc.n != 1 ||
 	    canon_key(cfg, "k", &v) < 0) {
 		xerr(err, "'%.100s' is not an xl value", rhs);
 		goto out;
@@ -586,7 +256,7 @@ static int canon_rhs(const char *rhs, char **out, struct perr *err)
 	v.s = NULL;
 	rc = 0;
 out:
-	scan_release(&sc);
+	xlconf_release(&sc);
 	if (cfg)
 		xlu_cfg_destroy(cfg);
 	free(t.s);
@@ -686,7 +356,7 @@ static int write_edit(const char *file, const char *key, const char *rhs,
 	xlu_cfg_destroy(cfg);
 	if (rhs != NULL && canon_rhs(rhs, &want, &err) < 0)
 		die("%s", err.msg);
-	if (edit(text, len, key, rhs, &new, &newlen, &err) < 0)
+	if (xlconf_edit(text, len, key, rhs, &new, &newlen, &err) < 0)
 		die("%s: %s", file, err.msg);
 	if (verify(text, len, new, newlen, key, want, &err) < 0)
 		die("%s: %s: not written", file, err.msg);
@@ -708,27 +378,15 @@ static int write_edit(const char *file, const char *key, const char *rhs,
 	return 0;
 }
 
-static bool good_key(const char *key)
-{
-	const char *p;
-
-	if (!is_lower(*key) || strlen(key) >= MAX_KEY)
-		return false;
-	for (p = key; *p != '\0'; p++)
-		if (!is_lower(*p) && !is_digit(*p) && *p != '_')
-			return false;
-	return true;
-}
-
 /* get: print KEY's value; 1 when it is not set. */
 static int cmd_get(const char *file, const char *key, bool raw)
 {
 	XLU_ConfigList *list;
 	XLU_ConfigValue *item;
 	struct buf b = { NULL, 0, 0 };
-	struct scan sc;
+	struct xlconf sc;
 	struct perr err;
-	const struct setting *s;
+	const struct xlconf_setting *s;
 	const char *str;
 	XLU_Config *cfg;
 	char *text, *istr;
@@ -740,14 +398,14 @@ static int cmd_get(const char *file, const char *key, bool raw)
 	if (cfg == NULL)
 		die("'%s' does not parse with libxlutil", file);
 	if (raw) {
-		if (scan(text, len, &sc, &err) < 0)
+		if (xlconf_scan(text, len, &sc, &err) < 0)
 			die("%s: %s", file, err.msg);
-		if ((s = find(&sc, key)) != NULL) {
+		if ((s = xlconf_find(&sc, key)) != NULL) {
 			printf("%.*s\n", (int)(s->vend - s->vstart),
 			    text + s->vstart);
 			rc = 0;
 		}
-		scan_release(&sc);
+		xlconf_release(&sc);
 	} else if (xlu_cfg_get_string(cfg, key, &str, 1) == 0) {
 		printf("%s\n", str);
 		rc = 0;
@@ -776,9 +434,9 @@ static int cmd_get(const char *file, const char *key, bool raw)
 /* check: 0 when FILE parses and its cpuid= passes, 1 when not. */
 static int cmd_check(const char *file)
 {
-	struct scan sc;
+	struct xlconf sc;
 	struct perr err;
-	const struct setting *s;
+	const struct xlconf_setting *s;
 	XLU_Config *cfg;
 	char *text;
 	size_t len;
@@ -793,10 +451,10 @@ static int cmd_check(const char *file)
 	if (check_cpuid(cfg, &err) < 0) {
 		struct perr serr;
 
-		scan(text, len, &sc, &serr);
-		s = find(&sc, "cpuid");
+		xlconf_scan(text, len, &sc, &serr);
+		s = xlconf_find(&sc, "cpuid");
 		fprintf(stderr, "%s:%d: %s\n", file, s ? s->line : 0, err.msg);
-		scan_release(&sc);
+		xlconf_release(&sc);
 		rc = 1;
 	}
 	xlu_cfg_destroy(cfg);
@@ -817,7 +475,7 @@ static void usage(void)
 int main(int argc, char *argv[])
 {
 	const char *cmd, *suffix = NULL;
-	struct buf rhs = { NULL, 0, 0 };
+	char *rhs = NULL;
 	struct perr err;
 	bool raw = false, dry = false;
 	int c, rc;
@@ -854,13 +512,13 @@ int main(int argc, char *argv[])
 	} else if (strcmp(cmd, "get") == 0) {
 		if (argc != 2 || dry || suffix)
 			usage();
-		if (!good_key(argv[1]))
+		if (!xlconf_good_key(argv[1]))
 			die("bad key '%s'", argv[1]);
 		rc = cmd_get(argv[0], argv[1], raw);
 	} else if (strcmp(cmd, "set") == 0) {
 		if (argc != 3)
 			usage();
-		if (!good_key(argv[1]))
+		if (!xlconf_good_key(argv[1]))
 			die("bad key '%s'", argv[1]);
 		/*
 		 * VALUE is a string to quote, unless -r says it is the raw
@@ -870,20 +528,20 @@ int main(int argc, char *argv[])
 		if (raw || argv[2][0] == '[' ||
 		    (argv[2][0] != '\0' &&
 		    strspn(argv[2], "0123456789") == strlen(argv[2])))
-			buf_str(&rhs, argv[2]);
-		else if (quote(argv[2], &rhs, &err) < 0)
+			rhs = estrdup(argv[2]);
+		else if (xlconf_quote(argv[2], &rhs, &err) < 0)
 			die("%s", err.msg);
-		rc = write_edit(argv[0], argv[1], rhs.s, suffix, dry);
+		rc = write_edit(argv[0], argv[1], rhs, suffix, dry);
 	} else if (strcmp(cmd, "unset") == 0) {
 		if (argc != 2 || raw)
 			usage();
-		if (!good_key(argv[1]))
+		if (!xlconf_good_key(argv[1]))
 			die("bad key '%s'", argv[1]);
 		rc = write_edit(argv[0], argv[1], NULL, suffix, dry);
 	} else {
 		usage();
 	}
-	free(rhs.s);
+	free(rhs);
 	fshut(stdout, "<stdout>");
 	return rc;
 }

@@ -1,0 +1,377 @@
+/*
+ * xlconf.c: see xlconf.h.
+ *
+ * The scanner follows libxlu_cfg_l.l token for token: identifiers, numbers
+ * (anything from a digit on that the lexer's number rule takes), strings
+ * in single or double quotes with backslash escapes and no newline, and a
+ * comment that runs to its newline and counts as one.  The grammar is
+ * libxlu_cfg_y.y's: KEY = VALUE or KEY += VALUE, ended by a newline or
+ * ';', the last setting of a file allowed to end at the end of the text;
+ * a value is an atom or a list of values, newlines allowed inside the
+ * brackets and a trailing comma after the last item.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "xlconf.h"
+
+enum tok {
+	T_EOF, T_ERR, T_IDENT, T_NUMBER, T_STRING, T_NL, T_EQ, T_ADD,
+	T_LBRACK, T_RBRACK, T_COMMA, T_SEMI
+};
+
+struct lexer {
+	const char *s;
+	size_t len, pos;
+	size_t tstart, tend;	/* the last token */
+	int line;
+};
+
+/* A growing buffer, NUL-terminated once anything is added. */
+struct buf {
+	char *s;
+	size_t len, alloc;
+};
+
+static void xerr(struct perr *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void xerr(struct perr *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+static bool is_lower(int c) { return c >= 'a' && c <= 'z'; }
+static bool is_digit(int c) { return c >= '0' && c <= '9'; }
+
+/* The next token, as libxlu's lexer would see it. */
+static enum tok lex(struct lexer *l)
+{
+	const char *s = l->s;
+	char q;
+
+	while (l->pos < l->len && (s[l->pos] == ' ' || s[l->pos] == '\t'))
+		l->pos++;
+	l->tstart = l->pos;
+	if (l->pos >= l->len)
+		return T_EOF;
+	switch (s[l->pos]) {
+	case '\n':
+		l->pos++;
+		l->tend = l->pos;
+		l->line++;
+		return T_NL;
+	case '#':
+		/* A comment is a newline; one without its newline is an error. */
+		while (l->pos < l->len && s[l->pos] != '\n')
+			l->pos++;
+		if (l->pos >= l->len)
+			return T_ERR;
+		l->pos++;
+		l->tend = l->pos;
+		l->line++;
+		return T_NL;
+	case '=':
+		l->tend = ++l->pos;
+		return T_EQ;
+	case '+':
+		if (l->pos + 1 < l->len && s[l->pos + 1] == '=') {
+			l->pos += 2;
+			l->tend = l->pos;
+			return T_ADD;
+		}
+		return T_ERR;
+	case '[':
+		l->tend = ++l->pos;
+		return T_LBRACK;
+	case ']':
+		l->tend = ++l->pos;
+		return T_RBRACK;
+	case ',':
+		l->tend = ++l->pos;
+		return T_COMMA;
+	case ';':
+		l->tend = ++l->pos;
+		return T_SEMI;
+	case '"':
+	case '\'':
+		q = s[l->pos++];
+		while (l->pos < l->len && s[l->pos] != q) {
+			if (s[l->pos] == '\n' || s[l->pos] == '\0')
+				return T_ERR;
+			if (s[l->pos] == '\\') {
+				l->pos++;
+				if (l->pos >= l->len || s[l->pos] == '\n')
+					return T_ERR;
+			}
+			l->pos++;
+		}
+		if (l->pos >= l->len)
+			return T_ERR;
+		l->tend = ++l->pos;
+		return T_STRING;
+	}
+	if (is_lower(s[l->pos])) {
+		while (l->pos < l->len && (is_lower(s[l->pos]) ||
+		    is_digit(s[l->pos]) || s[l->pos] == '_'))
+			l->pos++;
+		l->tend = l->pos;
+		return T_IDENT;
+	}
+	if (is_digit(s[l->pos])) {
+		while (l->pos < l->len && (is_digit(s[l->pos]) ||
+		    (s[l->pos] >= 'a' && s[l->pos] <= 'f') || s[l->pos] == 'x'))
+			l->pos++;
+		l->tend = l->pos;
+		return T_NUMBER;
+	}
+	return T_ERR;
+}
+
+/* Skip newlines; the first other token. */
+static enum tok lex_nl(struct lexer *l)
+{
+	enum tok t;
+
+	while ((t = lex(l)) == T_NL)
+		;
+	return t;
+}
+
+/*
+ * value: parse one value whose first token T was just read; *END_R gets
+ * the offset after it.  Returns 0, or -1 on a syntax error.
+ */
+static int value(struct lexer *l, enum tok t, int depth, size_t *end_r)
+{
+	if (t == T_STRING || t == T_NUMBER) {
+		*end_r = l->tend;
+		return 0;
+	}
+	if (t != T_LBRACK || depth >= XLCONF_MAX_DEPTH)
+		return -1;
+	t = lex_nl(l);
+	if (t == T_RBRACK) {
+		*end_r = l->tend;
+		return 0;
+	}
+	for (;;) {
+		if (value(l, t, depth + 1, end_r) < 0)
+			return -1;
+		t = lex_nl(l);
+		if (t == T_RBRACK) {
+			*end_r = l->tend;
+			return 0;
+		}
+		if (t != T_COMMA)
+			return -1;
+		t = lex_nl(l);
+		if (t == T_RBRACK) {
+			*end_r = l->tend;
+			return 0;
+		}
+	}
+}
+
+void xlconf_release(struct xlconf *sc)
+{
+	free(sc->v);
+	sc->v = NULL;
+	sc->n = sc->alloc = 0;
+}
+
+int xlconf_scan(const char *text, size_t len, struct xlconf *sc,
+		struct perr *err)
+{
+	struct lexer l = { text, len, 0, 0, 0, 1 };
+	struct xlconf_setting *s;
+	enum tok t;
+	size_t klen;
+
+	memset(sc, 0, sizeof(*sc));
+	for (;;) {
+		t = lex(&l);
+		if (t == T_EOF)
+			return 0;
+		if (t == T_NL || t == T_SEMI)
+			continue;
+		if (t != T_IDENT)
+			goto bad;
+		if (sc->n == sc->alloc) {
+			sc->alloc = sc->alloc ? sc->alloc * 2 : 16;
+			sc->v = erealloc(sc->v, sc->alloc * sizeof(*sc->v));
+		}
+		s = &sc->v[sc->n];
+		klen = l.tend - l.tstart;
+		if (klen >= XLCONF_MAX_KEY)
+			goto bad;
+		memcpy(s->key, text + l.tstart, klen);
+		s->key[klen] = '\0';
+		s->start = l.tstart;
+		s->line = l.line;
+		t = lex(&l);
+		if (t != T_EQ && t != T_ADD)
+			goto bad;
+		s->add = t == T_ADD;
+		t = lex(&l);
+		s->vstart = l.tstart;
+		if (value(&l, t, 0, &s->vend) < 0)
+			goto bad;
+		sc->n++;
+		t = lex(&l);
+		if (t != T_NL && t != T_SEMI && t != T_EOF)
+			goto bad;
+		if (t == T_EOF)
+			return 0;
+	}
+bad:
+	xerr(err, "line %d: not an xl config setting", l.line);
+	return -1;
+}
+
+const struct xlconf_setting *xlconf_find(const struct xlconf *sc,
+					 const char *key)
+{
+	size_t i;
+
+	for (i = sc->n; i-- > 0;)
+		if (strcmp(sc->v[i].key, key) == 0)
+			return &sc->v[i];
+	return NULL;
+}
+
+static void buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->alloc) {
+		b->alloc = (b->len + n + 1) * 2;
+		b->s = erealloc(b->s, b->alloc);
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void buf_str(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+int xlconf_quote(const char *value, char **rhs_r, struct perr *err)
+{
+	struct buf b = { NULL, 0, 0 };
+	const char *p;
+
+	buf_str(&b, "\"");
+	for (p = value; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			xerr(err, "value holds a control character");
+			free(b.s);
+			return -1;
+		}
+		if (*p == '\\' || *p == '"')
+			buf_str(&b, "\\");
+		buf_add(&b, p, 1);
+	}
+	buf_str(&b, "\"");
+	*rhs_r = b.s;
+	return 0;
+}
+
+int xlconf_edit(const char *text, size_t len, const char *key,
+		const char *rhs, char **out_r, size_t *outlen_r,
+		struct perr *err)
+{
+	struct xlconf sc;
+	struct buf b = { NULL, 0, 0 };
+	const struct xlconf_setting *last;
+	size_t i, pos = 0, ls, e;
+	bool semi;
+	int rc = -1;
+
+	if (xlconf_scan(text, len, &sc, err) < 0)
+		goto out;
+	last = xlconf_find(&sc, key);
+	for (i = 0; i < sc.n; i++) {
+		const struct xlconf_setting *s = &sc.v[i];
+
+		if (strcmp(s->key, key) != 0)
+			continue;
+		if (s == last && rhs != NULL) {
+			buf_add(&b, text + pos, s->vstart - pos);
+			buf_str(&b, rhs);
+			pos = s->vend;
+			continue;
+		}
+		/*
+		 * Removal: a setting alone on its line goes with its line
+		 * (and a comment after it); otherwise only the setting and
+		 * a ';' after it.
+		 */
+		ls = s->start;
+		while (ls > 0 && (text[ls - 1] == ' ' || text[ls - 1] == '\t'))
+			ls--;
+		e = s->vend;
+		while (e < len && (text[e] == ' ' || text[e] == '\t'))
+			e++;
+		semi = e < len && text[e] == ';';
+		if (semi) {
+			e++;
+			while (e < len && (text[e] == ' ' || text[e] == '\t'))
+				e++;
+		}
+		if ((ls == 0 || text[ls - 1] == '\n') &&
+		    (e == len || text[e] == '\n' || text[e] == '#')) {
+			while (e < len && text[e] != '\n')
+				e++;
+			if (e < len)
+				e++;
+		} else {
+			ls = s->start;
+			if (!semi)
+				e = s->vend;
+		}
+		if (ls < pos)
+			ls = pos;
+		buf_add(&b, text + pos, ls - pos);
+		pos = e;
+	}
+	buf_add(&b, text + pos, len - pos);
+	if (last == NULL && rhs != NULL) {
+		if (b.len > 0 && b.s[b.len - 1] != '\n')
+			buf_str(&b, "\n");
+		buf_str(&b, key);
+		buf_str(&b, " = ");
+		buf_str(&b, rhs);
+		buf_str(&b, "\n");
+	}
+	if (b.s == NULL)
+		buf_str(&b, "");
+	*out_r = b.s;
+	*outlen_r = b.len;
+	b.s = NULL;
+	rc = 0;
+out:
+	free(b.s);
+	xlconf_release(&sc);
+	return rc;
+}
+
+bool xlconf_good_key(const char *key)
+{
+	const char *p;
+
+	if (!is_lower(*key) || strlen(key) >= XLCONF_MAX_KEY)
+		return false;
+	for (p = key; *p != '\0'; p++)
+		if (!is_lower(*p) && !is_digit(*p) && *p != '_')
+			return false;
+	return true;
+}
