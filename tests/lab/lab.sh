@@ -2,7 +2,7 @@
 # lab.sh: real Xen 4.17, nested under QEMU's software emulation, as a test
 # bench that needs no Xen hardware.  See tests/lab/README.md.
 #
-# usage: tests/lab/lab.sh build
+# usage: tests/lab/lab.sh build [pg]
 #        tests/lab/lab.sh run SCENARIO [--keep] [--timeout S]
 #        tests/lab/lab.sh run-all
 #        tests/lab/lab.sh demo
@@ -33,6 +33,8 @@ cpu_a=EPYC,+svm,+npt,-monitor
 cpu_b=EPYC,+svm,+npt,-monitor,-fma,-bmi2,-avx2
 xen_args="console=com1 dom0_mem=1024M noreboot smap=0"
 port=$((20000 + $$ % 20000))
+# dom0's initramfs: dom0-pg.cpio.gz adds the PostgreSQL guest image.
+dom0_image=${LAB_DOM0_IMAGE:-dom0.cpio.gz}
 
 tmp=""
 pids=()
@@ -111,6 +113,68 @@ build_guest() {
 	mkcpio "$g" "$out/guest.cpio.gz"
 }
 
+# build_guest_pg: the PostgreSQL guest image, for scenarios that say
+# "# lab: image=pg": busybox, bash, PostgreSQL 15 from the installed
+# Debian package (server, initdb, pg_ctl, pgbench, psql, their libraries,
+# its share tree) with a postgres user, and hetmig's scripts/ tree.  It is
+# large (tens of MB), so it is built, and put into dom0, only when such a
+# scenario runs; its stamp is separate from the other images'.
+build_guest_pg() {
+	local g=$out/guest-pg.root
+	local pg=/usr/lib/postgresql/15
+	local s
+	local b
+	[ -x "$pg/bin/postgres" ] || die "no '$pg/bin/postgres': install postgresql-15"
+	s=$({ printf '%s\n' "$pg/bin/postgres" "$here/guest/init" /bin/busybox \
+		/usr/bin/bash "$here/lab.sh" "$out/dom0.cpio.gz"; find "$top/scripts" -type f; } |
+		LC_ALL=C sort | xargs stat -c '%n %s %Y' | sha256sum | cut -c1-16)
+	if [ -e "$out/pg.stamp" ] && [ "$(cat "$out/pg.stamp")" = "$s" ] &&
+		[ -e "$out/dom0-pg.cpio.gz" ]; then
+		return 0
+	fi
+	say "building the PostgreSQL guest image"
+	rm -rf "$g" "$out/pg-overlay.root"
+	mkdir -p "$g"/{bin,proc,sys,dev,tmp,lab,etc,hetmig/bin,var/run/postgresql} \
+		"$g/usr/share/zoneinfo/Etc" "$g$pg/bin"
+	cp /bin/busybox "$g/bin/busybox"
+	cp "$here/guest/init" "$g/init"
+	cp -r "$here/guest/guest.d" "$g/lab/"
+	copy_with_libs "$g" /usr/bin/bash
+	ln -s /usr/bin/bash "$g/bin/bash"
+	mkdir -p "$g/usr/bin"
+	for b in postgres initdb pg_ctl pgbench psql; do
+		copy_with_libs "$g" "$pg/bin/$b"
+	done
+	# Server modules (plpgsql, snowball dictionaries: initdb loads them)
+	# without the LLVM JIT, which is large and off unless asked for.
+	mkdir -p "$g$pg/lib"
+	find "$pg/lib" -maxdepth 1 -name '*.so' ! -name 'llvmjit*' \
+		-exec cp {} "$g$pg/lib/" \;
+	for b in "$g$pg"/lib/*.so; do copy_libs "$g" "$b"; done
+	mkdir -p "$g/usr/share/postgresql"
+	cp -r /usr/share/postgresql/15 "$g/usr/share/postgresql/"
+	rm -rf "$g/usr/share/postgresql/15/man"
+	[ ! -e /usr/share/zoneinfo/UTC ] || cp /usr/share/zoneinfo/UTC "$g/usr/share/zoneinfo/"
+	[ ! -e /usr/share/zoneinfo/Etc/UTC ] || cp /usr/share/zoneinfo/Etc/UTC "$g/usr/share/zoneinfo/Etc/"
+	printf 'root:x:0:0:root:/root:/bin/sh\npostgres:x:100:100:PostgreSQL:/tmp:/bin/sh\n' \
+		>"$g/etc/passwd"
+	printf 'root:x:0:\npostgres:x:100:\n' >"$g/etc/group"
+	chown 100:100 "$g/var/run/postgresql"
+	mkdir -p "$g/hetmig/scripts"
+	cp -r "$top/scripts/." "$g/hetmig/scripts/"
+	mkcpio "$g" "$out/guest-pg.cpio.gz"
+	# dom0's image with the PostgreSQL image in /lab: the kernel unpacks
+	# concatenated cpio archives in turn, so an overlay archive is enough.
+	mkdir -p "$out/pg-overlay.root/lab"
+	ln "$out/guest-pg.cpio.gz" "$out/pg-overlay.root/lab/guest-pg.cpio.gz"
+	mkcpio "$out/pg-overlay.root" "$out/pg-overlay.cpio.gz"
+	cat "$out/dom0.cpio.gz" "$out/pg-overlay.cpio.gz" >"$out/dom0-pg.cpio.gz.tmp"
+	mv "$out/dom0-pg.cpio.gz.tmp" "$out/dom0-pg.cpio.gz"
+	rm -rf "$g" "$out/pg-overlay.root" "$out/pg-overlay.cpio.gz"
+	printf '%s\n' "$s" >"$out/pg.stamp"
+	say "PostgreSQL guest image ready: $(du -h "$out/guest-pg.cpio.gz" | cut -f1)"
+}
+
 build_dom0() {
 	local kv=$1
 	local d=$out/dom0.root
@@ -148,7 +212,6 @@ build_dom0() {
 	cp -r "$here/scenarios" "$d/lab/"
 	cp "/boot/vmlinuz-$kv" "$d/lab/vmlinuz"
 	cp "$out/guest.cpio.gz" "$d/lab/guest.cpio.gz"
-	[ ! -e "$out/guest-pg.cpio.gz" ] || cp "$out/guest-pg.cpio.gz" "$d/lab/"
 	mkcpio "$d" "$out/dom0.cpio.gz"
 }
 
@@ -197,7 +260,7 @@ boot() {
 		-m 2048 -smp 1 -display none -monitor none -no-reboot \
 		-serial "file:$tmp/$role.serial" \
 		-kernel "$out/xen" -append "$xen_args" \
-		-initrd "/boot/vmlinuz-$kv console=hvc0 quiet hetmig.scenario=$scenario hetmig.role=$role$net,$out/dom0.cpio.gz" \
+		-initrd "/boot/vmlinuz-$kv console=hvc0 quiet hetmig.scenario=$scenario hetmig.role=$role$net,$out/$dom0_image" \
 		"$@" >"$tmp/$role.qemu" 2>&1 &
 	pids+=("$!")
 	: >>"$tmp/$role.serial"
@@ -293,6 +356,10 @@ cmd_run() {
 		timeout=$(sed -n 's/^# lab: timeout=\([0-9]*\)$/\1/p' "$file" | head -n 1)
 	[ -n "$timeout" ] || timeout=600
 	cmd_build
+	if grep -q '^# lab: image=pg' "$file"; then
+		build_guest_pg
+		export LAB_DOM0_IMAGE=dom0-pg.cpio.gz
+	fi
 	export LAB_KEEP=$keep
 	exec unshare -n -- "$0" __netns "$name" "$timeout" "$hosts" "$keep"
 }
@@ -313,7 +380,10 @@ cmd_run_all() {
 
 main() {
 	case ${1:-} in
-	build) cmd_build ;;
+	build)
+		cmd_build
+		[ "${2:-}" != pg ] || build_guest_pg
+		;;
 	run) shift; cmd_run "$@" ;;
 	run-all) cmd_run_all ;;
 	demo) "$0" run demo ;;
@@ -321,7 +391,7 @@ main() {
 		keep=$5
 		run_in_netns "$2" "$3" "$4"
 		;;
-	*) die "usage: lab.sh build | run SCENARIO [--keep] [--timeout S] | run-all | demo" ;;
+	*) die "usage: lab.sh build [pg] | run SCENARIO [--keep] [--timeout S] | run-all | demo" ;;
 	esac
 }
 

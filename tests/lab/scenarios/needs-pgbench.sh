@@ -7,6 +7,8 @@
 # the figures to read are the trial count and what the final mask costs.
 # lab: hosts=1
 # lab: bench-only
+# lab: image=pg
+# lab: timeout=3600
 # shellcheck source=../dom0/lib.sh
 . /lab/lib.sh
 
