@@ -30,6 +30,7 @@ banner "4. a dry run: what migrate-prep would write (migrate-prep -n)"
 migrate-prep "${PREP_ARGS[@]}" -n myvm "$LAB_PEER" </dev/null
 banner "5. the whole flow: check, write, restart on A, live-migrate"
 migrate-prep "${PREP_ARGS[@]}" --apply live --restart-on-source \
+	--check-marker 'cpuwork: tick [0-9]+' \
 	myvm "$LAB_PEER" </dev/null >/tmp/report
 rc=$?
 banner "6. the report"
