@@ -40,7 +40,7 @@ LIB_OBJ   := $(patsubst src/lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC)) \
 LIB        = $(BUILD)/libhetmig.a
 UNIT_SRC  := $(wildcard tests/unit/test-*.c)
 UNITS     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-MANS      := $(wildcard man/*.[18])
+MANS      := $(wildcard man/*.[178])
 SCRIPTS   := $(wildcard scripts/*.sh) migrate-prep.sh
 
 $(XEN_USERS): STD = -std=gnu11
@@ -117,7 +117,8 @@ check-deb: deb
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/lib \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(SYSCONFDIR)/hetmig
 	install -m 755 $(addprefix $(BUILD)/bin/,$(BINS)) $(DESTDIR)$(BINDIR)
 	install -m 644 scripts/lib/common.sh $(DESTDIR)$(LIBEXECDIR)/lib
