@@ -52,6 +52,12 @@ static void xerr(struct perr *err, const char *fmt, ...)
 static bool is_lower(int c) { return c >= 'a' && c <= 'z'; }
 static bool is_digit(int c) { return c >= '0' && c <= '9'; }
 
+/* After its first letter, an identifier is [._0-9a-z]* (libxlu 4.17). */
+static bool is_ident(int c)
+{
+	return is_lower(c) || is_digit(c) || c == '_' || c == '.';
+}
+
 /* The next token, as libxlu's lexer would see it. */
 static enum tok lex(struct lexer *l)
 {
@@ -120,8 +126,7 @@ static enum tok lex(struct lexer *l)
 		return T_STRING;
 	}
 	if (is_lower(s[l->pos])) {
-		while (l->pos < l->len && (is_lower(s[l->pos]) ||
-		    is_digit(s[l->pos]) || s[l->pos] == '_'))
+		while (l->pos < l->len && is_ident(s[l->pos]))
 			l->pos++;
 		l->tend = l->pos;
 		return T_IDENT;
@@ -148,41 +153,51 @@ static enum tok lex_nl(struct lexer *l)
 
 /*
  * value: parse one value whose first token T was just read; *END_R gets
- * the offset after it.  Returns 0, or -1 on a syntax error.
+ * the offset after it.  Returns 0, or -1 on a syntax error.  Iterative,
+ * so that no nesting of lists can exhaust the stack.
  */
-static int value(struct lexer *l, enum tok t, int depth, size_t *end_r)
+static int value(struct lexer *l, enum tok t, size_t *end_r)
 {
-	if (t == T_STRING || t == T_NUMBER) {
-		*end_r = l->tend;
-		return 0;
-	}
-	if (t != T_LBRACK || depth >= XLCONF_MAX_DEPTH)
-		return -1;
-	t = lex_nl(l);
-	if (t == T_RBRACK) {
-		*end_r = l->tend;
-		return 0;
-	}
+	size_t depth = 0;
+
 	for (;;) {
-		if (value(l, t, depth + 1, end_r) < 0)
+		/* T starts a value. */
+		if (t == T_LBRACK) {
+			depth++;
+			t = lex_nl(l);
+			if (t != T_RBRACK)
+				continue;
+			depth--;	/* [] */
+		} else if (t != T_STRING && t != T_NUMBER) {
 			return -1;
-		t = lex_nl(l);
-		if (t == T_RBRACK) {
-			*end_r = l->tend;
-			return 0;
 		}
-		if (t != T_COMMA)
-			return -1;
-		t = lex_nl(l);
-		if (t == T_RBRACK) {
-			*end_r = l->tend;
-			return 0;
+		/* A value ended: close lists, or find the next item. */
+		for (;;) {
+			if (depth == 0) {
+				*end_r = l->tend;
+				return 0;
+			}
+			t = lex_nl(l);
+			if (t == T_RBRACK) {
+				depth--;
+				continue;
+			}
+			if (t != T_COMMA)
+				return -1;
+			t = lex_nl(l);
+			if (t != T_RBRACK)
+				break;
+			depth--;	/* a ',' after the last item */
 		}
 	}
 }
 
 void xlconf_release(struct xlconf *sc)
 {
+	size_t i;
+
+	for (i = 0; i < sc->n; i++)
+		free(sc->v[i].key);
 	free(sc->v);
 	sc->v = NULL;
 	sc->n = sc->alloc = 0;
@@ -192,9 +207,8 @@ int xlconf_scan(const char *text, size_t len, struct xlconf *sc,
 		struct perr *err)
 {
 	struct lexer l = { text, len, 0, 0, 0, 1 };
-	struct xlconf_setting *s;
+	struct xlconf_setting s;
 	enum tok t;
-	size_t klen;
 
 	memset(sc, 0, sizeof(*sc));
 	for (;;) {
@@ -205,27 +219,26 @@ int xlconf_scan(const char *text, size_t len, struct xlconf *sc,
 			continue;
 		if (t != T_IDENT)
 			goto bad;
+		s.start = l.tstart;
+		s.key = NULL;
+		s.klen = l.tend - l.tstart;
+		s.line = l.line;
+		t = lex(&l);
+		if (t != T_EQ && t != T_ADD)
+			goto bad;
+		s.add = t == T_ADD;
+		s.opstart = l.tstart;
+		t = lex(&l);
+		s.vstart = l.tstart;
+		if (value(&l, t, &s.vend) < 0)
+			goto bad;
 		if (sc->n == sc->alloc) {
 			sc->alloc = sc->alloc ? sc->alloc * 2 : 16;
 			sc->v = erealloc(sc->v, sc->alloc * sizeof(*sc->v));
 		}
-		s = &sc->v[sc->n];
-		klen = l.tend - l.tstart;
-		if (klen >= XLCONF_MAX_KEY)
-			goto bad;
-		memcpy(s->key, text + l.tstart, klen);
-		s->key[klen] = '\0';
-		s->start = l.tstart;
-		s->line = l.line;
-		t = lex(&l);
-		if (t != T_EQ && t != T_ADD)
-			goto bad;
-		s->add = t == T_ADD;
-		t = lex(&l);
-		s->vstart = l.tstart;
-		if (value(&l, t, 0, &s->vend) < 0)
-			goto bad;
-		sc->n++;
+		s.key = ealloc(s.klen + 1);
+		memcpy(s.key, text + s.start, s.klen);
+		sc->v[sc->n++] = s;
 		t = lex(&l);
 		if (t != T_NL && t != T_SEMI && t != T_EOF)
 			goto bad;
@@ -305,6 +318,15 @@ int xlconf_edit(const char *text, size_t len, const char *key,
 		if (strcmp(s->key, key) != 0)
 			continue;
 		if (s == last && rhs != NULL) {
+			/*
+			 * The earlier settings go, so a += would add to
+			 * nothing: it becomes a plain =.
+			 */
+			if (s->add) {
+				buf_add(&b, text + pos, s->opstart - pos);
+				buf_str(&b, "=");
+				pos = s->opstart + 2;
+			}
 			buf_add(&b, text + pos, s->vstart - pos);
 			buf_str(&b, rhs);
 			pos = s->vend;
@@ -368,10 +390,10 @@ bool xlconf_good_key(const char *key)
 {
 	const char *p;
 
-	if (!is_lower(*key) || strlen(key) >= XLCONF_MAX_KEY)
+	if (!is_lower(*key))
 		return false;
 	for (p = key; *p != '\0'; p++)
-		if (!is_lower(*p) && !is_digit(*p) && *p != '_')
+		if (!is_ident(*p))
 			return false;
 	return true;
 }

@@ -16,13 +16,11 @@
 
 #include "policy.h"
 
-#define XLCONF_MAX_DEPTH 64
-#define XLCONF_MAX_KEY 128
-
 /* One KEY = VALUE (or KEY += VALUE) of a config text, as byte offsets. */
 struct xlconf_setting {
-	char key[XLCONF_MAX_KEY];
-	size_t start;		/* the key's first byte */
+	char *key;		/* owned, NUL-terminated */
+	size_t start, klen;	/* the key's first byte, its length */
+	size_t opstart;		/* the '=' or '+=' */
 	size_t vstart, vend;	/* the value's bytes */
 	int line;		/* of the key, from 1 */
 	bool add;		/* += */
@@ -55,7 +53,8 @@ const struct xlconf_setting *xlconf_find(const struct xlconf *sc,
  * xlconf_edit: TEXT with KEY set to the right-hand side RHS (NULL: KEY
  * removed) into *OUT_R (malloc'd, NUL-terminated, *OUTLEN_R bytes before
  * the NUL; the caller frees it).  The last setting of KEY is replaced in
- * place and earlier ones removed; a missing KEY is appended.  Every other
+ * place (a += made a =) and earlier ones removed; a missing KEY is
+ * appended.  Every other
  * byte is kept.  RHS is written as it is: the caller makes it a value.
  * Returns 0, or -1 with ERR filled when TEXT is not an xl config.
  */

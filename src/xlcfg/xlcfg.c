@@ -36,7 +36,8 @@
 #include "xlcpuid.h"
 
 #define MAX_CFG (16u << 20)
-#define MAX_DEPTH XLCONF_MAX_DEPTH
+/* Deeper than libxlutil's parser stack (bison's 10000) can nest lists. */
+#define MAX_DEPTH 10000
 
 static void xerr(struct perr *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
