@@ -74,24 +74,78 @@ static void buf_str(struct buf *b, const char *s)
 }
 
 /*
- * parse_xlu: TEXT through libxlutil; NULL when it refuses it (its
- * complaint goes to REPORT, naming NAME).  The caller destroys the result.
+ * libxlutil's complaints, kept for the life of the process: a config
+ * holds on to its report stream, so this one is never closed.
+ */
+static FILE *xlu_report;
+static char *xlu_report_buf;
+static size_t xlu_report_len;
+
+/*
+ * parse_xlu: TEXT through libxlutil, NAME naming it in complaints; NULL
+ * when libxlutil refuses it.  Then, unless WHY_R is NULL, *WHY_R gets
+ * the complaint (malloc'd, every line of it; the caller frees it).  A NUL
+ * byte is refused before libxlutil sees it: its lexer asserts on one
+ * inside a string.  The caller destroys the result.
  */
 static XLU_Config *parse_xlu(const char *text, size_t len, const char *name,
-			     FILE *report)
+			     char **why_r)
 {
-	XLU_Config *cfg;
+	XLU_Config *cfg = NULL;
+	const char *nul, *p;
+	size_t start;
+	int line = 1;
 
-	if (len > INT_MAX)
-		return NULL;
-	cfg = xlu_cfg_init(report, name);
-	if (cfg == NULL)
-		die("out of memory");
-	if (xlu_cfg_readdata(cfg, text, (int)len) != 0) {
-		xlu_cfg_destroy(cfg);
-		return NULL;
+	if (xlu_report == NULL) {
+		xlu_report = open_memstream(&xlu_report_buf, &xlu_report_len);
+		if (xlu_report == NULL)
+			die("out of memory");
 	}
-	return cfg;
+	fflush(xlu_report);
+	start = xlu_report_len;
+	if ((nul = memchr(text, '\0', len)) != NULL) {
+		for (p = text; p < nul; p++)
+			line += *p == '\n';
+		fprintf(xlu_report, "%s:%d: a NUL byte\n", name, line);
+	} else if (len > INT_MAX) {
+		fprintf(xlu_report, "%s: larger than 2 GiB\n", name);
+	} else {
+		cfg = xlu_cfg_init(xlu_report, name);
+		if (cfg == NULL)
+			die("out of memory");
+		if (xlu_cfg_readdata(cfg, text, (int)len) == 0)
+			return cfg;
+		xlu_cfg_destroy(cfg);
+		cfg = NULL;
+	}
+	fflush(xlu_report);
+	if (why_r != NULL) {
+		*why_r = ealloc(xlu_report_len - start + 1);
+		memcpy(*why_r, xlu_report_buf + start, xlu_report_len - start);
+	}
+	return NULL;
+}
+
+/*
+ * complaint: the first line of WHY (a parse_xlu complaint about NAME),
+ * "NAME:LINE: message" made "line LINE: message", into BUF.
+ */
+static const char *complaint(const char *why, const char *name, char *buf,
+			     size_t n)
+{
+	size_t nlen = strlen(name), d;
+	int w = (int)strcspn(why, "\n");
+
+	if (strncmp(why, name, nlen) == 0 && why[nlen] == ':') {
+		d = strspn(why + nlen + 1, "0123456789");
+		if (d > 0 && why[nlen + 1 + d] == ':') {
+			snprintf(buf, n, "line %.*s", w - (int)nlen - 1,
+			    why + nlen + 1);
+			return buf;
+		}
+	}
+	snprintf(buf, n, "%.*s", w > 0 ? w : 1, w > 0 ? why : "?");
+	return buf;
 }
 
 /* A value as libxlutil holds it, in a form that compares: s<len>:bytes or [..]. */
@@ -187,13 +241,20 @@ static int verify(const char *old, size_t oldlen, const char *new,
 	XLU_Config *a = NULL, *b = NULL;
 	struct xlconf so = XLCONF_INIT, sn = XLCONF_INIT;
 	struct buf va = { NULL, 0, 0 }, vb = { NULL, 0, 0 };
+	char *why = NULL, line[200];
 	size_t i;
 	int rc = -1;
 
-	a = parse_xlu(old, oldlen, "old", NULL);
-	b = parse_xlu(new, newlen, "new", NULL);
-	if (a == NULL || b == NULL) {
-		xerr(err, "the result would not parse with libxlutil");
+	a = parse_xlu(old, oldlen, "old", &why);
+	if (a == NULL) {
+		xerr(err, "does not parse with libxlutil: %s",
+		    complaint(why, "old", line, sizeof(line)));
+		goto out;
+	}
+	b = parse_xlu(new, newlen, "new", &why);
+	if (b == NULL) {
+		xerr(err, "the result would not parse with libxlutil: %s",
+		    complaint(why, "new", line, sizeof(line)));
 		goto out;
 	}
 	if (xlconf_scan(old, oldlen, &so, err) < 0 ||
@@ -233,6 +294,7 @@ out:
 	xlconf_release(&sn);
 	free(va.s);
 	free(vb.s);
+	free(why);
 	return rc;
 }
 
@@ -332,6 +394,7 @@ static int write_edit(const char *file, const char *key, const char *rhs,
 		      const char *suffix, bool dry)
 {
 	char real[PATH_MAX], *d, *text, *new = NULL, *want = NULL, *bak;
+	char *why, line[200];
 	size_t len, newlen;
 	struct perr err;
 	struct stat st;
@@ -351,16 +414,17 @@ static int write_edit(const char *file, const char *key, const char *rhs,
 	if (stat(real, &st) < 0)
 		die("cannot open '%s': %s", file, strerror(errno));
 	text = load(real, &len);
-	cfg = parse_xlu(text, len, file, stderr);
+	cfg = parse_xlu(text, len, file, &why);
 	if (cfg == NULL)
-		die("'%s' does not parse with libxlutil: not edited", file);
+		die("'%s' does not parse with libxlutil: %s", file,
+		    complaint(why, file, line, sizeof(line)));
 	xlu_cfg_destroy(cfg);
 	if (rhs != NULL && canon_rhs(rhs, &want, &err) < 0)
 		die("%s", err.msg);
 	if (xlconf_edit(text, len, key, rhs, &new, &newlen, &err) < 0)
 		die("%s: %s", file, err.msg);
 	if (verify(text, len, new, newlen, key, want, &err) < 0)
-		die("%s: %s: not written", file, err.msg);
+		die("'%s' not written: %s", file, err.msg);
 	if (dry) {
 		fwrite(new, 1, newlen, stdout);
 	} else if (newlen != len || memcmp(new, text, len) != 0) {
@@ -390,14 +454,15 @@ static int cmd_get(const char *file, const char *key, bool raw)
 	const struct xlconf_setting *s;
 	const char *str;
 	XLU_Config *cfg;
-	char *text, *istr;
+	char *text, *istr, *why, line[200];
 	size_t len;
 	int i, rc = 1;
 
 	text = load(file, &len);
-	cfg = parse_xlu(text, len, file, stderr);
+	cfg = parse_xlu(text, len, file, &why);
 	if (cfg == NULL)
-		die("'%s' does not parse with libxlutil", file);
+		die("'%s' does not parse with libxlutil: %s", file,
+		    complaint(why, file, line, sizeof(line)));
 	if (raw) {
 		if (xlconf_scan(text, len, &sc, &err) < 0)
 			die("%s: %s", file, err.msg);
@@ -439,13 +504,15 @@ static int cmd_check(const char *file)
 	struct perr err;
 	const struct xlconf_setting *s;
 	XLU_Config *cfg;
-	char *text;
+	char *text, *why;
 	size_t len;
 	int rc = 0;
 
 	text = load(file, &len);
-	cfg = parse_xlu(text, len, file, stderr);
+	cfg = parse_xlu(text, len, file, &why);
 	if (cfg == NULL) {
+		fputs(why, stderr);
+		free(why);
 		free(text);
 		return 1;
 	}
