@@ -15,6 +15,7 @@
  * temporary file in the same directory, fsync, rename, under a lock on
  * the directory.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -340,6 +341,38 @@ static char *load(const char *path, size_t *len)
 	return text;
 }
 
+/* The temporaries replace_file makes: TMP_PREFIX and mkstemp's six. */
+#define TMP_PREFIX ".xlcfg-"
+
+/*
+ * sweep: remove the temporaries of runs killed before their rename from
+ * the directory DIRFD.  Only under its lock, when no other run can be
+ * writing one.
+ */
+static void sweep(int dirfd)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *dir;
+	int fd;
+
+	fd = dup(dirfd);
+	if (fd < 0)
+		return;
+	dir = fdopendir(fd);
+	if (dir == NULL) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(dir)) != NULL)
+		if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 &&
+		    strlen(e->d_name) == strlen(TMP_PREFIX) + 6 &&
+		    fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
+			unlinkat(dirfd, e->d_name, 0);
+	closedir(dir);
+}
+
 /* Write LEN bytes of TEXT to a new file next to DST and rename it there. */
 static void replace_file(int dirfd, const char *dst, const char *text,
 			 size_t len, const struct stat *st)
@@ -351,7 +384,7 @@ static void replace_file(int dirfd, const char *dst, const char *text,
 
 	dir = dirname(d);
 	tmp = ealloc(n);
-	snprintf(tmp, n, "%s/.xlcfg-XXXXXX", dir);
+	snprintf(tmp, n, "%s/" TMP_PREFIX "XXXXXX", dir);
 	fd = mkstemp(tmp);
 	if (fd < 0)
 		die("cannot create a file in '%s': %s", dir, strerror(errno));
@@ -397,7 +430,7 @@ static int write_edit(const char *file, const char *key, const char *rhs,
 	char *why, line[200];
 	size_t len, newlen;
 	struct perr err;
-	struct stat st;
+	struct stat st, bst;
 	XLU_Config *cfg;
 	int dirfd;
 
@@ -408,9 +441,12 @@ static int write_edit(const char *file, const char *key, const char *rhs,
 	if (dirfd < 0)
 		die("cannot open the directory of '%s': %s", file,
 		    strerror(errno));
-	if (!dry && flock(dirfd, LOCK_EX) < 0)
-		die("cannot lock the directory of '%s': %s", file,
-		    strerror(errno));
+	if (!dry) {
+		if (flock(dirfd, LOCK_EX) < 0)
+			die("cannot lock the directory of '%s': %s", file,
+			    strerror(errno));
+		sweep(dirfd);
+	}
 	if (stat(real, &st) < 0)
 		die("cannot open '%s': %s", file, strerror(errno));
 	text = load(real, &len);
@@ -430,8 +466,16 @@ static int write_edit(const char *file, const char *key, const char *rhs,
 	} else if (newlen != len || memcmp(new, text, len) != 0) {
 		bak = ealloc(strlen(real) + strlen(suffix ? suffix : ".orig") + 1);
 		sprintf(bak, "%s%s", real, suffix ? suffix : ".orig");
-		if (suffix != NULL || access(bak, F_OK) < 0)
+		/*
+		 * The backup is the file as it was before the first edit:
+		 * never replaced, whatever the suffix.
+		 */
+		if (lstat(bak, &bst) < 0) {
+			if (errno != ENOENT)
+				die("cannot check the backup '%s': %s", bak,
+				    strerror(errno));
 			replace_file(dirfd, bak, text, len, &st);
+		}
 		replace_file(dirfd, real, new, newlen, &st);
 		free(bak);
 	}
