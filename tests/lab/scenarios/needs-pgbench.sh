@@ -34,7 +34,7 @@ type = "pvh"
 kernel = "/lab/vmlinuz"
 ramdisk = "$image"
 extra = "console=hvc0 quiet hetmig.run=$run"
-memory = 1024
+memory = 512
 vcpus = 1
 on_poweroff = "destroy"
 on_crash = "destroy"
@@ -54,7 +54,8 @@ check test "$rc" -eq 0 -- "featmin exits 0 (exit $rc)"
 check grep -q '"verified":true' /tmp/pg.json -- "the final mask passed a --verify trial"
 featdump -f /tmp/pg.json >/tmp/pg.names 2>/dev/null
 say "needed: $(tr '\n' ' ' </tmp/pg.names)"
-trials=$(grep -c '"kind":"search"' /tmp/pg.journal)
+# Trials that answered: one that could not tell is no evidence.
+trials=$(grep '"kind":"search"' /tmp/pg.journal | grep -vc '"verdict":"unknown"')
 check test "$((2 * trials))" -lt "$((cands + 1))" -- \
 	"$trials search trials, under half of one per candidate ($((cands + 1)))"
 # Every passing trial carries pgbench's TPS.
