@@ -320,6 +320,19 @@ rule_fwd_back() {
 }
 RULES=(rule_nat rule_fwd_out rule_fwd_back)
 
+# iptables_backend: print which kernel interface the iptables on PATH
+# drives, nf_tables or legacy: rules made through the other one are not
+# seen by it (Debian 12's iptables is iptables-nft).
+iptables_backend() {
+	local v
+	v=$(iptables -V 2>/dev/null) || true
+	if [[ $v =~ \(([a-z_]+)\) ]]; then
+		printf '%s\n' "${BASH_REMATCH[1]}"
+	else
+		printf 'legacy\n'
+	fi
+}
+
 # rule_present TABLE CHAIN SPEC...: true if iptables -C finds the rule.
 rule_present() {
 	local table
@@ -360,14 +373,12 @@ route_overlap() {
 }
 
 # preflight: every check of the system that 'up' needs, before it changes
-# anything: root, the tools, the uplink, the bridge, the address, the routes.
+# anything: the bridge tool, the uplink, the bridge, the address, the
+# routes.  Root and the tools were checked by main.
 preflight() {
 	local br
 	local owner
 	local r
-	need_root
-	need_cmd ip iproute2
-	need_cmd iptables iptables
 	[ "${CONF[BRIDGE_TOOL]}" != brctl ] || need_cmd brctl bridge-utils
 	[ -r "$FORWARD_SYSCTL" ] || die "cannot read '$FORWARD_SYSCTL': is /proc mounted?"
 	br=${CONF[BRIDGE]}
@@ -591,9 +602,6 @@ cmd_down() {
 	local words
 	local ports
 	local left
-	need_root
-	need_cmd ip iproute2
-	need_cmd iptables iptables
 	lock_take
 	state_load
 	if [ "${#STATE[@]}" -eq 0 ]; then
@@ -694,9 +702,6 @@ cmd_status() {
 	local st
 	local item
 	local detail
-	need_root
-	need_cmd ip iproute2
-	need_cmd iptables iptables
 	probe
 	printf '%-8s %-11s %s\n' STATE ITEM DETAIL
 	for r in "${PROBE[@]}"; do
@@ -707,6 +712,7 @@ cmd_status() {
 		ports=$(bridge_ports "${CONF[BRIDGE]}")
 		printf '%-8s %-11s %s\n' info ports "${ports:-(none)}"
 	fi
+	printf '%-8s %-11s %s\n' info iptables "$(iptables_backend)"
 	[ "$MISSING" -eq 0 ]
 }
 
@@ -724,9 +730,6 @@ cmd_check() {
 		net_overlap "$i" 32 "$LAN_NET" "$LAN_PFX" ||
 			die "'$ip' is not inside LAN '${CONF[LAN]}'"
 	fi
-	need_root
-	need_cmd ip iproute2
-	need_cmd iptables iptables
 	[ -z "$ip" ] || need_cmd ping iputils-ping
 	probe
 	for r in "${PROBE[@]}"; do
@@ -736,7 +739,8 @@ cmd_check() {
 	[ "$MISSING" -eq 0 ] || return 1
 	say "ok: '${CONF[BRIDGE]}' up with $DOM0_CIDR, forwarding on, NAT out of '$UPLINK_DEV'"
 	[ -n "$ip" ] || return 0
-	if ! ping -n -q -c 3 -i 0.2 -W 1 -- "$ip" >/dev/null 2>&1; then
+	# Options both iputils' and busybox's ping know (busybox has no -n).
+	if ! ping -q -c 3 -i 0.2 -W 1 -- "$ip" >/dev/null 2>&1; then
 		say "guest '$ip' does not answer ping"
 		return 1
 	fi
@@ -849,6 +853,15 @@ main() {
 	esac
 	trap 'on_exit "$?"' EXIT
 	trap 'exit 130' INT TERM
+	# What the system must offer is checked before the config is read, so
+	# that each of these failures is one line that says what to do.
+	case $cmd in
+	up | down | status | check)
+		need_root
+		need_cmd ip iproute2
+		need_cmd iptables iptables
+		;;
+	esac
 	# 'down' works from the state file alone, so a changed or broken config
 	# never stops it from undoing what 'up' did.
 	[ "$cmd" = down ] || conf_load "$conf"
