@@ -90,7 +90,7 @@ inputs() {
 		/usr/bin/bash /bin/busybox
 	find "$here/dom0" "$here/guest" "$here/scenarios" "$top/scripts" \
 		"$build/bin" -type f
-	printf '%s\n' "$top/migrate-prep.sh" "$here/lab.sh"
+	printf '%s\n' "$top/migrate-prep.sh" "$here/lab.sh" "$top/docs/tutorial.md"
 }
 
 stamp() {
@@ -210,6 +210,8 @@ build_dom0() {
 	cp "$here/dom0/lib.sh" "$here/dom0/prep.sh" "$here/dom0/serve" "$here/dom0/serve-one" \
 		"$here/dom0/remote" "$here/dom0/migrate-nc" "$d/lab/"
 	cp -r "$here/scenarios" "$d/lab/"
+	# The tutorial scenario runs the blocks docs/tutorial.md marks.
+	cp "$top/docs/tutorial.md" "$d/lab/"
 	cp "/boot/vmlinuz-$kv" "$d/lab/vmlinuz"
 	cp "$out/guest.cpio.gz" "$d/lab/guest.cpio.gz"
 	mkcpio "$d" "$out/dom0.cpio.gz"
