@@ -44,6 +44,7 @@ main() {
 	local name
 	local t
 	local corpus
+	local -a seeds
 	[ -e "$build/gen/feat-gen.c" ] || make -C "$top" BUILD="$build" all >/dev/null
 	mkdir -p "$out"
 	for src in "$here"/fuzz-*.c; do
@@ -56,8 +57,14 @@ main() {
 		if [ -d "$here/seeds/$name" ]; then
 			cp -n "$here/seeds/$name"/* "$corpus"/ 2>/dev/null || true
 		fi
-		if [ "$name" = fuzz-policy ]; then
-			cp -n "$top"/tests/fixtures/raw/*.txt "$corpus"/ 2>/dev/null || true
+		# Each parser starts from the inputs its tests use.
+		case $name in
+		fuzz-policy) seeds=("$top"/tests/fixtures/raw/*.txt) ;;
+		fuzz-xlconf) seeds=("$top"/tests/xlcfg/configs/*.cfg) ;;
+		*) seeds=() ;;
+		esac
+		if [ "${#seeds[@]}" -gt 0 ]; then
+			cp -n "${seeds[@]}" "$corpus"/ 2>/dev/null || true
 		fi
 		printf 'fuzz: %s for %ss\n' "$name" "$t" >&2
 		if "$out/$name" -max_total_time="$t" -rss_limit_mb=2048 \
