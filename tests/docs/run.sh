@@ -1,0 +1,339 @@
+#!/usr/bin/env bash
+# run.sh: the documentation's own tests, quick and without Xen.
+#
+# usage: tests/docs/run.sh BUILD_DIR
+#
+# - The tutorial's "<!-- lab -->" blocks: every mark is right before a
+#   code fence and extracted, by the same code the lab scenario uses
+#   (tests/lab/scenarios/tutorial.sh --extract); each block is bash that
+#   parses, without sudo or prompts; the script the lab runs parses; lab.sh
+#   puts docs/tutorial.md into dom0.  (The blocks themselves run in the
+#   lab: tests/lab/lab.sh run tutorial.)
+# - docs/tutorial.fr.md has the same marked blocks as docs/tutorial.md,
+#   with identical commands (only whole-line # comments may differ), and
+#   as many code fences.
+# - Every option of featdump, featcmp, featmin and xlcfg that a docs/*.md
+#   uses after the command's name is in the command's man page (an mdoc
+#   .Fl) and in the usage its binary in BUILD_DIR prints.
+# - Every relative link of docs/*.md names a file that exists, and an
+#   anchor (#...) names a heading of the file it points into.
+# - The section 7 man pages pass mandoc -Tlint -Wwarning (tests/run.sh
+#   lints sections 1 and 8).
+# Ends with "docs: N passed, M failed"; exit 0 when none failed.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
+extractor=$top/tests/lab/scenarios/tutorial.sh
+commands=(featdump featcmp featmin xlcfg)
+passed=0
+failed=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { passed=$((passed + 1)); }
+not_ok() {
+	failed=$((failed + 1))
+	printf 'FAIL: %s\n' "$*" >&2
+}
+
+# check MESSAGE CMD...: one assertion.
+check() {
+	local msg=$1
+	shift
+	if "$@"; then ok; else not_ok "$msg"; fi
+}
+
+# --- the marked blocks --------------------------------------------------
+
+# extract NAME: the marked blocks of docs/NAME into $tmp/NAME/.
+extract() {
+	local err
+	rm -rf "${tmp:?}/$1"
+	if ! err=$(bash "$extractor" --extract "$top/docs/$1" "$tmp/$1" 2>&1); then
+		not_ok "docs/$1: the lab's extractor refuses it: $err"
+		return 1
+	fi
+	ok
+}
+
+# no_root_prompt FILE: no line of FILE starts with sudo or a shell prompt
+# ("$ cmd", "# cmd -x"): the tutorial's blocks run in a root shell.
+no_root_prompt() {
+	! grep -Eq '^[[:space:]]*(sudo |[$] |# [a-z/.]+ -)' "$1"
+}
+
+# count_marks FILE: lines that are exactly the mark.
+count_marks() {
+	grep -c -x -F '<!-- lab -->' "$1" || true
+}
+
+test_blocks() {
+	local name
+	local f
+	local n
+	local marks
+	local where
+	for name in tutorial.md tutorial.fr.md; do
+		extract "$name" || continue
+		marks=$(count_marks "$top/docs/$name")
+		n=$(find "$tmp/$name" -name '*.sh' | wc -l)
+		check "docs/$name: $marks marks but $n blocks extracted" \
+			test "$n" -eq "$marks"
+		check "docs/$name: no marked block" test "$marks" -gt 0
+		for f in "$tmp/$name"/*.sh; do
+			[ -e "$f" ] || continue
+			where="docs/$name:$(cat "${f%.sh}.line")"
+			check "$where: the marked block does not parse as bash" \
+				bash -n "$f"
+			check "$where: the marked block uses sudo or a prompt (the tutorial runs as root)" \
+				no_root_prompt "$f"
+		done
+	done
+	if bash "$extractor" --runner "$top/docs/tutorial.md" "$tmp/run.sh" 2>"$tmp/err"; then
+		check "the lab's runner script for docs/tutorial.md does not parse" bash -n "$tmp/run.sh"
+	else
+		not_ok "tutorial.sh --runner failed: $(head -n 1 "$tmp/err")"
+	fi
+	# shellcheck disable=SC2016 # the words of lab.sh, not an expansion
+	check "tests/lab/lab.sh does not put docs/tutorial.md into dom0" \
+		grep -q 'cp "$top/docs/tutorial.md"' "$top/tests/lab/lab.sh"
+}
+
+# strip FILE: the block without its whole-line comments.
+strip() {
+	grep -v '^[[:space:]]*#' "$1" || true
+}
+
+test_same_blocks() {
+	local en=$tmp/tutorial.md
+	local fr=$tmp/tutorial.fr.md
+	local f
+	local g
+	local ne
+	local nf
+	[ -d "$en" ] && [ -d "$fr" ] || return 0
+	ne=$(find "$en" -name '*.sh' | wc -l)
+	nf=$(find "$fr" -name '*.sh' | wc -l)
+	check "tutorial.md has $ne marked blocks, tutorial.fr.md $nf" test "$ne" -eq "$nf"
+	for f in "$en"/*.sh; do
+		g=$fr/${f##*/}
+		[ -e "$g" ] || continue
+		if diff -u <(strip "$f") <(strip "$g") >"$tmp/diff"; then
+			ok
+		else
+			not_ok "marked block at docs/tutorial.md:$(cat "${f%.sh}.line") differs from docs/tutorial.fr.md:$(cat "${g%.sh}.line"):"
+			cat "$tmp/diff" >&2
+		fi
+	done
+	ne=$(grep -c '^```' "$top/docs/tutorial.md" || true)
+	nf=$(grep -c '^```' "$top/docs/tutorial.fr.md" || true)
+	check "tutorial.md has $ne code fences, tutorial.fr.md $nf" test "$ne" -eq "$nf"
+}
+
+# --- options ------------------------------------------------------------
+
+# expand OPT...: one option a line; a single-dash cluster (-av) gives each
+# letter.
+expand() {
+	local o
+	local i
+	for o in "$@"; do
+		if [[ $o == --* ]]; then
+			printf '%s\n' "$o"
+		else
+			for ((i = 1; i < ${#o}; i++)); do
+				printf -- '-%s\n' "${o:i:1}"
+			done
+		fi
+	done
+}
+
+# man_options PAGE: the options its .Fl macros name, one a line.
+man_options() {
+	local -a opts=()
+	local -a words
+	local line
+	local i
+	local w
+	while IFS= read -r line; do
+		[[ $line == *Fl\ * ]] || continue
+		read -r -a words <<<"$line"
+		for ((i = 0; i + 1 < ${#words[@]}; i++)); do
+			[ "${words[i]}" = Fl ] || [ "${words[i]}" = .Fl ] || continue
+			w=${words[i + 1]//\\-/-}
+			w=${w%%[,.;:)]}
+			if [[ $w =~ ^-[A-Za-z][A-Za-z0-9-]*$ ]]; then
+				opts+=("-$w")
+			elif [[ $w =~ ^[A-Za-z]+$ ]]; then
+				opts+=("-$w")
+			fi
+		done
+	done <"$1"
+	[ "${#opts[@]}" -eq 0 ] || expand "${opts[@]}"
+}
+
+# usage_options BINARY: the options the usage it prints for -h names.
+usage_options() {
+	local -a opts
+	mapfile -t opts < <("$1" -h 2>&1 >/dev/null |
+		grep -oE '(^|[][[:space:]|])--?[A-Za-z][A-Za-z0-9-]*' |
+		sed 's/^[^-]*//')
+	[ "${#opts[@]}" -eq 0 ] || expand "${opts[@]}"
+}
+
+# doc_options: "COMMAND OPTION FILE:LINE" for every option a docs/*.md
+# gives one of the commands: the words after the command's name up to a
+# shell separator, a backtick, "--" or the end of a phrase.  Lines ending
+# in a backslash are joined first.
+doc_options() {
+	awk -v cmds="${commands[*]}" '
+	BEGIN { n = split(cmds, c, " "); for (i = 1; i <= n; i++) want[c[i]] = 1 }
+	function scan(text, where,    w, n, i, t, base, cur, o) {
+		gsub(/[`;|&<>()]/, " | ", text)
+		n = split(text, w, /[ \t]+/)
+		cur = ""
+		for (i = 1; i <= n; i++) {
+			t = w[i]
+			if (t == "") continue
+			if (t == "|" || t == "--") { cur = ""; continue }
+			base = t
+			sub(/.*\//, "", base)
+			if (base in want) { cur = base; continue }
+			if (cur == "") continue
+			if (t ~ /^--?[A-Za-z]/) {
+				o = t
+				sub(/=.*/, "", o)
+				sub(/[,.:;]+$/, "", o)
+				print cur, o, where
+			}
+			if (t ~ /[.,:]$/) cur = ""
+		}
+	}
+	{
+		if (cont != "") { text = cont " " $0 } else { text = $0; where = FILENAME ":" FNR }
+		if (text ~ /\\$/) { cont = substr(text, 1, length(text) - 1); next }
+		cont = ""
+		scan(text, where)
+	}
+	' docs/*.md
+}
+
+test_options() {
+	local cmd
+	local opt
+	local where
+	local page
+	declare -A in_man=()
+	declare -A in_usage=()
+	declare -A seen=()
+	for cmd in "${commands[@]}"; do
+		page=$top/man/$cmd.1
+		if [ -e "$page" ]; then
+			while read -r opt; do in_man["$cmd $opt"]=1; done < <(man_options "$page")
+		fi
+		if [ -x "$build/bin/$cmd" ]; then
+			while read -r opt; do in_usage["$cmd $opt"]=1; done < <(usage_options "$build/bin/$cmd")
+		fi
+	done
+	while read -r cmd opt where; do
+		[ -z "${seen["$cmd $opt"]:-}" ] || continue
+		seen["$cmd $opt"]=1
+		page=man/$cmd.1
+		if [ ! -e "$top/$page" ]; then
+			not_ok "$where: '$cmd $opt': there is no $page"
+		elif [ -z "${in_man["$cmd $opt"]:-}" ]; then
+			not_ok "$where: '$cmd $opt' is not in $page"
+		else
+			ok
+		fi
+		if [ ! -x "$build/bin/$cmd" ]; then
+			not_ok "$where: '$cmd $opt': no $build/bin/$cmd to ask for its usage"
+		elif [ -z "${in_usage["$cmd $opt"]:-}" ]; then
+			not_ok "$where: '$cmd $opt' is not in the usage '$cmd -h' prints"
+		else
+			ok
+		fi
+	done < <(cd "$top" && doc_options)
+	check "no featdump, featcmp, featmin or xlcfg option found in docs/*.md" \
+		test "${#seen[@]}" -gt 0
+}
+
+# --- links ----------------------------------------------------------------
+
+# anchors FILE: the GitHub anchors of FILE's headings (outside code), one a
+# line: lower case, punctuation dropped, spaces as '-'.
+anchors() {
+	awk '/^```/ { code = !code; next } !code && /^#+ / { sub(/^#+ /, ""); print }' "$1" |
+		tr '[:upper:]' '[:lower:]' | LC_ALL=C sed 's/[^a-z0-9 _-]//g; s/ /-/g'
+}
+
+test_links() {
+	local doc
+	local no
+	local line
+	local target
+	local path
+	local frag
+	local file
+	local -a lines
+	for doc in "$top"/docs/*.md; do
+		mapfile -t lines <"$doc"
+		for ((no = 1; no <= ${#lines[@]}; no++)); do
+			line=${lines[no - 1]}
+			[[ $line == *']('* ]] || continue
+			while read -r target; do
+				target=${target#](}
+				target=${target%)}
+				target=${target%% *}
+				case $target in
+				http://* | https://* | mailto:*) continue ;;
+				esac
+				path=${target%%#*}
+				frag=
+				[[ $target != *'#'* ]] || frag=${target#*#}
+				if [ -z "$path" ]; then
+					file=$doc
+				else
+					file=$(dirname "$doc")/$path
+				fi
+				if [ ! -e "$file" ]; then
+					not_ok "docs/${doc##*/}:$no: link to '$path', which does not exist"
+					continue
+				fi
+				if [ -n "$frag" ] && [[ $file == *.md ]]; then
+					if anchors "$file" | grep -qx -F -- "$frag"; then
+						ok
+					else
+						not_ok "docs/${doc##*/}:$no: no heading '#$frag' in ${file#"$top"/}"
+					fi
+				else
+					ok
+				fi
+			done < <(grep -oE '\]\([^)]*\)' <<<"$line")
+		done
+	done
+}
+
+# --- man pages of section 7 ----------------------------------------------
+
+test_man7() {
+	local m
+	for m in "$top"/man/*.7; do
+		[ -e "$m" ] || continue
+		check "${m#"$top"/}: mandoc -Tlint -Wwarning" mandoc -Tlint -Wwarning "$m"
+	done
+}
+
+main() {
+	test_blocks
+	test_same_blocks
+	test_options
+	test_links
+	test_man7
+	printf 'docs: %d passed, %d failed\n' "$passed" "$failed"
+	[ "$failed" -eq 0 ]
+}
+
+main "$@"
