@@ -123,6 +123,8 @@ install: all
 	install -m 755 $(addprefix $(BUILD)/bin/,$(BINS)) $(DESTDIR)$(BINDIR)
 	install -m 644 scripts/lib/common.sh $(DESTDIR)$(LIBEXECDIR)/lib
 	for s in $(SCRIPTS); do install -m 755 $$s $(DESTDIR)$(LIBEXECDIR); done
+	install -D -m 755 scripts/workloads/pgbench \
+		$(DESTDIR)$(LIBEXECDIR)/workloads/pgbench
 	for m in $(MANS); do \
 		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}; done
 	for c in $(wildcard configs/*.conf); do \

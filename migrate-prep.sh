@@ -43,6 +43,9 @@ check_marker=""
 check_cmd=""
 check_timeout=300
 trial_args=()
+trial_cfg=""
+trial_ssh=""
+workload_dir=/usr/lib/hetmig/workloads
 
 # State of the run, for the report and for the exit path.
 vm=""
@@ -66,6 +69,10 @@ usage: migrate-prep.sh [options] VM HOSTB
   --analyse             run featmin now to find what the VM needs
   --no-analyse          take every feature the VM sees as needed
   --workload NAME       workload for --analyse (default pgbench)
+  --trial-config FILE   the VM's twin for --analyse trials, with its own
+                        disks (required when the VM's config names disks)
+  --trial-ssh TARGET    judge each trial by running the workload over ssh
+                        in the twin (default: its console verdict)
   --trial-arg ARG       pass ARG to the trial script (repeatable)
   --level common|needed the cpuid= level for B (default common)
   -o FILE               where to write B's config (default in the state dir)
@@ -168,6 +175,8 @@ parse_args() {
 		--no-analyse | --no-analyze) analyse=no ;;
 		--workload) workload=${2:?}; shift ;;
 		--trial-arg) trial_args+=("${2:?}"); shift ;;
+		--trial-config) trial_cfg=${2:?}; shift ;;
+		--trial-ssh) trial_ssh=${2:?}; shift ;;
 		--level) level=${2:?}; shift ;;
 		-o) out_cfg=${2:?}; shift ;;
 		--apply) apply=${2:?}; shift ;;
@@ -206,6 +215,10 @@ parse_args() {
 	if [ -n "$dest_policy" ] && [ ! -r "$dest_policy" ]; then
 		die "cannot read '$dest_policy'"
 	fi
+	if [ -n "$trial_cfg" ] && [ ! -r "$trial_cfg" ]; then
+		die "cannot read trial config '$trial_cfg'"
+	fi
+	[[ $workload =~ ^[A-Za-z0-9_.-]+$ ]] || die "bad workload name '$workload'"
 }
 
 setup() {
@@ -308,19 +321,40 @@ find_needed() {
 	esac
 }
 
-# run_analysis: featmin over trial.sh.  Each trial boots a copy of the VM
-# under another name (or what --trial-arg says), so the VM itself keeps
-# running.  The items of the VM's current cpuid= line that are not
-# features of its policy (rdtscp=0 where the host cannot emulate it, say)
-# go on every trial's line with -e.
+# run_analysis: featmin over trial.sh.  Each trial boots the VM's twin
+# (--trial-config), or the VM's own config under another name when it
+# names no disks (a twin sharing the running VM's disks would corrupt
+# them), so the VM itself keeps running.  The verdict is the twin's
+# console (its workload runs at boot and prints it) or, with --trial-ssh,
+# the workload run over ssh.  The items of the VM's current cpuid= line
+# that are not features of its policy (rdtscp=0 where the host cannot
+# emulate it, say) go on every trial's line with -e.
+# trial_command: set trial_args for --analyse, or refuse, before anything
+# is read or written.
+trial_command() {
+	local disks
+	[ -x "$libdir/trial.sh" ] || die "trial script '$libdir/trial.sh' not found"
+	[ "$dry_run" -eq 0 ] || die "--analyse reboots the VM: not with --dry-run"
+	local -a args=("${trial_args[@]}")
+	if [ "${#args[@]}" -eq 0 ]; then
+		if [ -n "$trial_cfg" ]; then
+			args=(-c "$trial_cfg")
+		else
+			disks=$("$(bin xlcfg)" get "$cfg" disk 2>/dev/null || true)
+			[ -z "$disks" ] || [ "$disks" = "[]" ] ||
+				die "--analyse would boot '$cfg' again, on the disks '$vm' uses: give --trial-config, a copy of the config with its own disks"
+			args=(-c "$cfg" -n "$vm-hetmig-trial")
+		fi
+		[ -z "$trial_ssh" ] ||
+			args+=(-s "$trial_ssh" -x "$workload_dir/$workload")
+	fi
+	trial_args=("${args[@]}")
+}
+
 run_analysis() {
 	local trial=$libdir/trial.sh
 	local current
-	local -a args=("${trial_args[@]}")
 	local -a extra=()
-	[ -x "$trial" ] || die "trial script '$trial' not found"
-	[ "$dry_run" -eq 0 ] || die "--analyse reboots the VM: not with --dry-run"
-	[ "${#args[@]}" -gt 0 ] || args=(-c "$cfg" -n "$vm-hetmig-trial")
 	current=$("$(bin xlcfg)" get "$cfg" cpuid 2>/dev/null || true)
 	current=${current#host}
 	current=${current#,}
@@ -328,7 +362,7 @@ run_analysis() {
 	act "analysing what '$vm' needs with featmin and the '$workload' workload"
 	HETMIG_WORKLOAD=$workload "$(bin featmin)" -p "$work/vm.json" \
 		-j "$state_dir/journal" "${extra[@]}" -o json -- \
-		"$trial" "${args[@]}" >"$work/needed.new" </dev/null ||
+		"$trial" "${trial_args[@]}" >"$work/needed.new" </dev/null ||
 		die "the analysis failed; its journal is in '$state_dir/journal'"
 	mv "$work/needed.new" "$state_dir/needed.json"
 }
@@ -581,6 +615,7 @@ main() {
 	trap 'cleanup' EXIT
 	trap 'exit 130' INT TERM
 	gtype=$(guest_type)
+	[ "$analyse" != yes ] || trial_command
 	read_policies "$gtype"
 	find_needed
 	if ! check_needed; then

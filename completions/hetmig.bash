@@ -163,13 +163,13 @@ _hetmig_migrate_prep() {
 	--apply) _hetmig_reply cold live; return ;;
 	--level) _hetmig_reply common needed; return ;;
 	--workload) _hetmig_reply pgbench selftest; return ;;
-	-c | -o | --dest-policy) _hetmig_files; return ;;
+	-c | -o | --dest-policy | --trial-config) _hetmig_files; return ;;
 	--trial-arg | --shutdown-timeout | --remote-cmd | --migrate-cmd | \
-		--check-marker | --check-cmd | --check-timeout) return ;;
+		--check-marker | --check-cmd | --check-timeout | --trial-ssh) return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		_hetmig_reply -c -h -n -o --analyse --apply --check-cmd \
-			--check-marker --check-timeout --dest-policy \
+			--check-marker --check-timeout --dest-policy --trial-config --trial-ssh \
 			--dry-run --force --help --json --level --migrate-cmd \
 			--no-analyse --remote-cmd --restart-on-source \
 			--shared-storage --shutdown-timeout --trial-arg --workload
@@ -181,7 +181,7 @@ _hetmig_migrate_prep() {
 		case $w in
 		-c | -o | --dest-policy | --workload | --trial-arg | --level | \
 			--apply | --shutdown-timeout | --remote-cmd | --migrate-cmd | \
-			--check-marker | --check-cmd | --check-timeout)
+			--check-marker | --check-cmd | --check-timeout | --trial-config | --trial-ssh)
 			i=$((i + 1)) ;;
 		-*) ;;
 		*) npos=$((npos + 1)) ;;

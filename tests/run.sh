@@ -46,7 +46,7 @@ units() {
 man_lint() {
 	local rc=0
 	local m
-	for m in "$top"/man/*.[18]; do
+	for m in "$top"/man/*.[178]; do
 		[ -e "$m" ] || continue
 		# -Wwarning: style notes pass, warnings and errors fail.
 		mandoc -Tlint -Wwarning "$m" || rc=1

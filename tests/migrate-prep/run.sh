@@ -114,12 +114,34 @@ test_lock() {
 	rm -rf "$tmp/state/vm"
 }
 
+# --analyse never boots a second copy of a VM on the disks it runs on.
+test_analyse_refusals() {
+	local c=$tmp/disk.cfg
+	cp "$tmp/vm.cfg" "$c"
+	printf 'disk = [ "file:%s/vm.img,xvda,w" ]\n' "$tmp" >>"$c"
+	cp "$c" "$c.copy"
+	expect_rc "analyse, disks, no twin: exit" 2 \
+		mp -c "$c" --analyse --dest-policy "$fixture" vm hostb
+	expect_grep "analyse, disks, no twin: says why" \
+		"^migrate-prep: --analyse would boot '.*' again, on the disks 'vm' uses: give --trial-config" "$tmp/err"
+	expect "analyse, disks: config untouched" 0 "$(cmp -s "$c" "$c.copy"; echo $?)"
+	if [ -e "$tmp/state/vm/lock" ]; then not_ok "analyse refused: the lock was left behind"; else ok; fi
+	expect_rc "analyse, dry run: exit" 2 \
+		mp -n -c "$tmp/vm.cfg" --analyse --dest-policy "$fixture" vm hostb
+	expect_grep "analyse, dry run: says why" "^migrate-prep: --analyse reboots the VM: not with --dry-run" "$tmp/err"
+	expect_error "missing trial config" "^migrate-prep: cannot read trial config '$tmp/none.cfg'" \
+		mp -c "$c" --analyse --trial-config "$tmp/none.cfg" vm hostb
+	expect_error "bad workload" "^migrate-prep: bad workload name '../x'" \
+		mp -c "$c" --analyse --workload ../x vm hostb
+}
+
 main() {
 	setup
 	test_usage
 	test_bad_input
 	test_no_domain
 	test_lock
+	test_analyse_refusals
 	summary migrate-prep
 }
 
