@@ -110,7 +110,74 @@ build_guest() {
 	[ ! -e "$top/scripts/workloads/selftest.c" ] ||
 		gcc -std=gnu11 -O2 -static -o "$g/hetmig/bin/selftest" "$top/scripts/workloads/selftest.c"
 	install_bin "$g" "$build/bin/featdump"
+	# The net scenario's guest loads its vif's driver (not built in).
+	mkdir -p "$g/lib/modules"
+	cp "$(module_path "$kv" xen-netfront)" "$g/lib/modules/xen-netfront.ko"
 	mkcpio "$g" "$out/guest.cpio.gz"
+}
+
+# module_path KV NAME: the file of kernel KV's module NAME.
+module_path() {
+	local f
+	need_cmd modprobe kmod
+	f=$(modprobe -S "$1" --show-depends "$2" 2>/dev/null | awk '$1 == "insmod" { f = $2 } END { print f }')
+	[ -n "$f" ] || die "kernel $1 has no module '$2'"
+	printf '%s\n' "$f"
+}
+
+# net_tools ROOT KV: what the net scenario needs beyond busybox: iproute2's
+# ip and bridge (busybox's ip knows no "type bridge", -d or master),
+# iptables (nf_tables backend) with its extensions, xenstore-read and
+# -write for /etc/xen/scripts/vif-bridge, and the modules for a bridge, a
+# vif backend, a veth pair and NAT, whose file names ROOT/lab/net-modules
+# lists in load order.  The tools go to /usr/sbin and /usr/bin, after
+# busybox's /bin in dom0's PATH, so other scenarios see what they saw.
+net_tools() {
+	local root=$1
+	local kv=$2
+	local xt=/usr/lib/x86_64-linux-gnu/xtables
+	local m
+	local deps
+	local word
+	local f
+	local t
+	need_cmd modprobe kmod
+	if ! [ -x /bin/ip ] || ! [ -x /sbin/bridge ]; then
+		die "no /bin/ip or /sbin/bridge: install iproute2"
+	fi
+	if ! [ -x /usr/sbin/xtables-nft-multi ] || ! [ -d "$xt" ]; then
+		die "no /usr/sbin/xtables-nft-multi or '$xt': install iptables"
+	fi
+	[ -x /usr/bin/xenstore ] || die "no /usr/bin/xenstore: install xenstore-utils"
+	mkdir -p "$root/usr/sbin" "$root/usr/bin" "$root$xt" "$root/lib/modules/net"
+	cp -L /bin/ip "$root/usr/sbin/ip"
+	cp -L /sbin/bridge "$root/usr/sbin/bridge"
+	copy_libs "$root" /bin/ip
+	copy_libs "$root" /sbin/bridge
+	copy_with_libs "$root" /usr/sbin/xtables-nft-multi
+	for t in iptables iptables-save iptables-restore; do
+		ln -sf xtables-nft-multi "$root/usr/sbin/$t"
+	done
+	for f in "$xt"/*.so; do
+		cp "$f" "$root$xt/"
+		copy_libs "$root" "$f"
+	done
+	copy_with_libs "$root" /usr/bin/xenstore
+	for t in read write rm exists list ls chmod watch; do
+		ln -sf xenstore "$root/usr/bin/xenstore-$t"
+	done
+	: >"$root/lab/net-modules"
+	for m in bridge xen-netback veth nf_tables nft_compat nft_chain_nat nft_nat \
+		nft_masq nft_ct xt_MASQUERADE xt_conntrack xt_nat; do
+		deps=$(modprobe -S "$kv" --show-depends "$m") || die "kernel $kv has no module '$m'"
+		while read -r word f _; do
+			[ "$word" = insmod ] || continue
+			t=${f##*/}
+			grep -qxF -- "$t" "$root/lab/net-modules" && continue
+			cp "$f" "$root/lib/modules/net/$t"
+			printf '%s\n' "$t" >>"$root/lab/net-modules"
+		done <<<"$deps"
+	done
 }
 
 # build_guest_pg: the PostgreSQL guest image, for scenarios that say
@@ -199,6 +266,7 @@ build_dom0() {
 	done
 	cp "$mods/xen/xenfs/xenfs.ko" "$d/lib/modules/"
 	cp "$mods/net/ethernet/intel/e1000/e1000.ko" "$d/lib/modules/"
+	net_tools "$d" "$kv"
 	for b in "$build"/bin/*; do
 		install_bin "$d" "$b"
 	done
