@@ -125,15 +125,16 @@ int xl_cpuid_check_item(const char *item, struct perr *err)
 		perr_set(err, "empty cpuid item");
 		return -1;
 	}
+	/*
+	 * xl gives every item of a "host,..." value to
+	 * libxl_cpuid_parse_config(), which has no legacy leaf syntax: such an
+	 * item belongs in the list form only.
+	 */
 	if (is_xend_item(item)) {
-		rc = libxl_cpuid_parse_config_xend(&list, item);
-		libxl_cpuid_dispose(&list);
-		if (rc != 0) {
-			perr_set(err, "cpuid item '%.120s' refused by libxl: %s",
-			    item, xend_reason(rc));
-			return -1;
-		}
-		return 0;
+		perr_set(err, "cpuid item '%.120s': a legacy leaf item belongs "
+		    "in the list form (cpuid = [ ... ]), not in a 'host,...' "
+		    "value", item);
+		return -1;
 	}
 	if (strchr(item, ',') != NULL) {
 		perr_set(err, "cpuid item '%.120s' holds a ','", item);
@@ -456,7 +457,7 @@ static char *render_legacy(const struct fset *hide, const char *extra,
 			    v[i].reg[r]);
 			first_reg = false;
 		}
-		if (xl_cpuid_check_item(item, err) < 0)
+		if (xl_cpuid_check_list_item(item, err) < 0)
 			goto fail;
 		sb_add(&b, i ? ", \"" : " \"");
 		sb_add(&b, item);

@@ -23,9 +23,10 @@
 #include "policy.h"
 
 /*
- * xl_cpuid_check_item: check one item the way xl parses it: "host" (the
- * first word of the libxl form), "avx2=0" (libxl_cpuid_parse_config), or
- * a legacy leaf item "0x00000007,0:ebx=xxxx..." (libxl_cpuid_parse_config_xend).
+ * xl_cpuid_check_item: check one item of the libxl form the way xl parses
+ * it: "host" (its first word) or "avx2=0" (libxl_cpuid_parse_config).  A
+ * legacy leaf item ("0x00000007,0:ebx=xxxx...") is refused: xl accepts it
+ * in the list form only (xl_cpuid_check_list_item).
  * Returns 0 when the installed libxl accepts it, -1 when it refuses it
  * (ERR says which item and libxl's reason).
  */

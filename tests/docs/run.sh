@@ -17,8 +17,6 @@
 #   .Fl) and in the usage its binary in BUILD_DIR prints.
 # - Every relative link of docs/*.md names a file that exists, and an
 #   anchor (#...) names a heading of the file it points into.
-# - The section 7 man pages pass mandoc -Tlint -Wwarning (tests/run.sh
-#   lints sections 1 and 8).
 # Ends with "docs: N passed, M failed"; exit 0 when none failed.
 set -euo pipefail
 
@@ -27,16 +25,8 @@ top=$(cd "$here/../.." && pwd)
 build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 extractor=$top/tests/lab/scenarios/tutorial.sh
 commands=(featdump featcmp featmin xlcfg)
-passed=0
-failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-ok() { passed=$((passed + 1)); }
-not_ok() {
-	failed=$((failed + 1))
-	printf 'FAIL: %s\n' "$*" >&2
-}
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
 
 # check MESSAGE CMD...: one assertion.
 check() {
@@ -316,24 +306,12 @@ test_links() {
 	done
 }
 
-# --- man pages of section 7 ----------------------------------------------
-
-test_man7() {
-	local m
-	for m in "$top"/man/*.7; do
-		[ -e "$m" ] || continue
-		check "${m#"$top"/}: mandoc -Tlint -Wwarning" mandoc -Tlint -Wwarning "$m"
-	done
-}
-
 main() {
 	test_blocks
 	test_same_blocks
 	test_options
 	test_links
-	test_man7
-	printf 'docs: %d passed, %d failed\n' "$passed" "$failed"
-	[ "$failed" -eq 0 ]
+	summary docs
 }
 
 main "$@"

@@ -15,9 +15,8 @@ xlcfg=$build/bin/xlcfg
 xlread=$build/tests/xlread
 configs=$here/configs
 golden_dir=$here/golden
-passed=0
-failed=0
-tmp=$(mktemp -d)
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
 pids=()
 
 # The value the edits write: names the installed libxl knows.
@@ -33,12 +32,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap 'cleanup' EXIT
-
-ok() { passed=$((passed + 1)); }
-not_ok() {
-	failed=$((failed + 1))
-	printf 'FAIL: %s\n' "$*" >&2
-}
 
 # need: the tools the tests use, and the package each comes in.
 need() {
@@ -327,10 +320,10 @@ backups() {
 	fi
 }
 
-# expect_error NAME PATTERN FILE ARGS...: xlcfg ARGS exits 2 with one
+# xlcfg_error NAME PATTERN FILE ARGS...: xlcfg ARGS exits 2 with one
 # line on stderr matching PATTERN, nothing on stdout, and FILE (when it
 # exists) untouched, with no backup and no temporary left.
-expect_error() {
+xlcfg_error() {
 	local name=$1
 	local pattern=$2
 	local file=$3
@@ -381,50 +374,50 @@ bad_input() {
 	mkdir -p "$d"
 	cp "$configs/pvh.cfg" "$f"
 
-	expect_error "missing file" "^xlcfg: cannot open '$d/nonexistent': " \
+	xlcfg_error "missing file" "^xlcfg: cannot open '$d/nonexistent': " \
 		"$d/nonexistent" set "$d/nonexistent" cpuid "$mask"
-	expect_error "missing file (get)" "^xlcfg: cannot open '$d/nonexistent': " \
+	xlcfg_error "missing file (get)" "^xlcfg: cannot open '$d/nonexistent': " \
 		"$d/nonexistent" get "$d/nonexistent" cpuid
 
 	printf 'name = "x"\ndisk = [ "a",\n         "b" "c" ]\n' >"$d/syntax.cfg"
-	expect_error "unparsable" "^xlcfg: '$d/syntax.cfg' does not parse with libxlutil: line 3: " \
+	xlcfg_error "unparsable" "^xlcfg: '$d/syntax.cfg' does not parse with libxlutil: line 3: " \
 		"$d/syntax.cfg" set "$d/syntax.cfg" cpuid "$mask"
-	expect_error "unparsable (get)" "^xlcfg: '$d/syntax.cfg' does not parse with libxlutil: line 3: " \
+	xlcfg_error "unparsable (get)" "^xlcfg: '$d/syntax.cfg' does not parse with libxlutil: line 3: " \
 		"$d/syntax.cfg" get "$d/syntax.cfg" name
 	# Python, as xm configs had it.
 	printf 'import os\nname = "x"\n' >"$d/python.cfg"
-	expect_error "python" "does not parse with libxlutil: line 1: " \
+	xlcfg_error "python" "does not parse with libxlutil: line 1: " \
 		"$d/python.cfg" set "$d/python.cfg" cpuid "$mask"
 	# libxlutil asserts on a NUL byte in a string: refused first.
 	printf 'name = "x"\nkernel = "a\0b"\n' >"$d/nul.cfg"
-	expect_error "NUL byte" "does not parse with libxlutil: line 2: a NUL byte" \
+	xlcfg_error "NUL byte" "does not parse with libxlutil: line 2: a NUL byte" \
 		"$d/nul.cfg" set "$d/nul.cfg" cpuid "$mask"
-	expect_error "NUL byte (get)" "does not parse with libxlutil: line 2: a NUL byte" \
+	xlcfg_error "NUL byte (get)" "does not parse with libxlutil: line 2: a NUL byte" \
 		"$d/nul.cfg" get "$d/nul.cfg" name
 	# libxlutil takes garbage on a last line without its newline; the
 	# scanner does not, and nothing is written.
 	printf 'name = "x"\n@' >"$d/garbage.cfg"
-	expect_error "garbage libxlutil takes" "^xlcfg: $d/garbage.cfg: line 2: not an xl config setting" \
+	xlcfg_error "garbage libxlutil takes" "^xlcfg: $d/garbage.cfg: line 2: not an xl config setting" \
 		"$d/garbage.cfg" set "$d/garbage.cfg" cpuid "$mask"
 
-	expect_error "unknown feature" "^xlcfg: '$f' not written: cpuid item 'nosuchfeature=0' refused by libxl: unknown cpuid flag name" \
+	xlcfg_error "unknown feature" "^xlcfg: '$f' not written: cpuid item 'nosuchfeature=0' refused by libxl: unknown cpuid flag name" \
 		"$f" set "$f" cpuid host,avx2=0,nosuchfeature=0
-	expect_error "bad flag value" "^xlcfg: '$f' not written: cpuid item 'avx2=q' refused by libxl: illegal cpuid value" \
+	xlcfg_error "bad flag value" "^xlcfg: '$f' not written: cpuid item 'avx2=q' refused by libxl: illegal cpuid value" \
 		"$f" set "$f" cpuid host,avx2=q
-	expect_error "no host" "^xlcfg: '$f' not written: cpuid value 'avx2=0': the first word must be 'host'" \
+	xlcfg_error "no host" "^xlcfg: '$f' not written: cpuid value 'avx2=0': the first word must be 'host'" \
 		"$f" set "$f" cpuid avx2=0
-	expect_error "bad legacy leaf" "^xlcfg: '$f' not written: cpuid item '0x1:ecx=x' refused by libxl: policy string must be exactly 32" \
+	xlcfg_error "bad legacy leaf" "^xlcfg: '$f' not written: cpuid item '0x1:ecx=x' refused by libxl: policy string must be exactly 32" \
 		"$f" set -r "$f" cpuid '[ "0x1:ecx=x" ]'
-	expect_error "raw value that is not one" "^xlcfg: '1 2' is not an xl value" \
+	xlcfg_error "raw value that is not one" "^xlcfg: '1 2' is not an xl value" \
 		"$f" set -r "$f" memory '1 2'
 	# vcpus shares its line with maxvcpus: a comment in the value would
 	# hide it, and the read-back check refuses.
-	expect_error "edit that would hide a key" "^xlcfg: '$f' not written: the edit would change key 'maxvcpus'" \
+	xlcfg_error "edit that would hide a key" "^xlcfg: '$f' not written: the edit would change key 'maxvcpus'" \
 		"$f" set -r "$f" vcpus '4 #'
-	expect_error "control character" "^xlcfg: value holds a control character" \
+	xlcfg_error "control character" "^xlcfg: value holds a control character" \
 		"$f" set "$f" name "$(printf 'a\tb')"
-	expect_error "bad key" "^xlcfg: bad key 'CPUID'" "$f" set "$f" CPUID "$mask"
-	expect_error "bad suffix" "^xlcfg: bad backup suffix '/x'" "$f" set -b /x "$f" cpuid "$mask"
+	xlcfg_error "bad key" "^xlcfg: bad key 'CPUID'" "$f" set "$f" CPUID "$mask"
+	xlcfg_error "bad suffix" "^xlcfg: bad backup suffix '/x'" "$f" set -b /x "$f" cpuid "$mask"
 	expect_usage "unknown option" "$f" set -Q "$f" cpuid "$mask"
 	expect_usage "unknown command" "$f" frob "$f"
 	expect_usage "missing operand" "$f" set "$f" cpuid
@@ -446,7 +439,13 @@ bad_input() {
 		if "$xlcfg" check "$c" 2>"$tmp/err"; then ok; else not_ok "check ${c##*/}: $(cat "$tmp/err")"; fi
 	done
 	printf 'name = "x"\n\ncpuid = "host,avx2=0,nosuchfeature=0"\n' >"$d/badcpuid.cfg"
-	want_rc=1 expect_error "check: refused cpuid" "^$d/badcpuid.cfg:3: cpuid item 'nosuchfeature=0' refused by libxl" \
+	printf 'name = "x"\ncpuid = "host,0x1:ecx=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0"\n' >"$d/mixed.cfg"
+	want_rc=1 xlcfg_error "check: a legacy item in the string form, which xl refuses" \
+		"^$d/mixed.cfg:2: cpuid item '0x1:ecx=x+0': a legacy leaf item belongs in the list form" \
+		"$d/mixed.cfg" check "$d/mixed.cfg"
+	xlcfg_error "set: a legacy item in the string form" "^xlcfg: .*a legacy leaf item belongs in the list form" \
+		"$d/badcpuid.cfg" set "$d/badcpuid.cfg" cpuid "host,0x1:ecx=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0"
+	want_rc=1 xlcfg_error "check: refused cpuid" "^$d/badcpuid.cfg:3: cpuid item 'nosuchfeature=0' refused by libxl" \
 		"$d/badcpuid.cfg" check "$d/badcpuid.cfg"
 	if "$xlcfg" get "$configs/pv.cfg" name >/dev/full 2>/dev/null; then
 		not_ok "a write error on stdout went unnoticed"
@@ -661,8 +660,7 @@ main() {
 	bad_input
 	kills
 	concurrency
-	printf 'xlcfg: %d passed, %d failed\n' "$passed" "$failed"
-	[ "$failed" -eq 0 ]
+	summary xlcfg
 }
 
 main "$@"
