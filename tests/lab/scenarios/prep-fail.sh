@@ -22,6 +22,14 @@ state() {
 
 start_myvm
 
+# What the VM needs, as an analysis would have said it: the part of what
+# it sees that B also has.
+mkdir -p /var/lib/hetmig/myvm
+featdump -d myvm -o json >/tmp/vm.json
+on_b "featdump -s hvm-default -o json" >/tmp/b.json
+featcmp -i /tmp/vm.json /tmp/b.json -j >/var/lib/hetmig/myvm/needed.json
+check test -s /var/lib/hetmig/myvm/needed.json -- "a needed set B has"
+
 # A dry run changes nothing on either host.
 touch /tmp/stamp
 sleep 1
@@ -43,14 +51,6 @@ check test "$rc" -eq 1 -- "needs what B lacks: exit 1"
 check grep -qE 'missing on .*bmi2' /tmp/report -- "the report names bmi2 as missing"
 check grep -qE 'missing on .*fma' /tmp/report -- "the report names fma as missing"
 check on_a_only -- "refused: the VM still runs on A only"
-
-# What the VM needs, as an analysis would have said it: the part of what
-# it sees that B also has.
-mkdir -p /var/lib/hetmig/myvm
-featdump -d myvm -o json >/tmp/vm.json
-on_b "featdump -s hvm-default -o json" >/tmp/b.json
-featcmp -i /tmp/vm.json /tmp/b.json -j >/var/lib/hetmig/myvm/needed.json
-check test -s /var/lib/hetmig/myvm/needed.json -- "a needed set B has"
 
 # Live: the running domain sees bmi2, which B lacks; without
 # --restart-on-source migrate-prep refuses and says why.
