@@ -243,7 +243,13 @@ setup() {
 cleanup() {
 	local rc=$?
 	# A failure between stopping the VM on A and starting it on B must not
-	# leave it running nowhere: start it again on A.
+	# leave it running nowhere, nor on both: if B runs it after all (a
+	# create whose answer was lost), it stays there; else it starts again
+	# on A.
+	if [ "$where" = none ] && [ -n "$vm" ] && domain_running B "$vm"; then
+		where=B
+		say "'$vm' runs on $hostb after all: it stays there"
+	fi
 	if [ "$where" = none ] && [ -n "$vm" ]; then
 		say "the VM runs on neither host: restarting it on this host"
 		if xl create "$cfg" >&2 && wait_running A "$vm" 60; then

@@ -4,8 +4,9 @@
 # with the missing features named (exit 1); a live move of a VM that sees
 # more than B has is refused without --restart-on-source (exit 1); a cold
 # move that fails after the VM stopped on A (B refuses to create it)
-# leaves the VM running on A again, and the report says so (exit 2).  In
-# every case the VM runs on exactly one host.
+# leaves the VM running on A again, and the report says so (exit 2); one
+# whose answer from B is lost leaves it on B.  In every case the VM runs
+# on exactly one host.
 # lab: hosts=2
 # lab: timeout=1200
 # shellcheck source=../dom0/lib.sh
@@ -78,4 +79,24 @@ check grep -q 'xl create failed on' /tmp/err -- "cold: says what failed"
 check grep -q 'runs on this host again' /tmp/err -- "cold: says the VM was restarted on A"
 check grep -q 'the VM runs on .*(this host)' /tmp/err -- "cold: the report says where the VM runs"
 check on_a_only_soon -- "cold, B refused: the VM runs on A"
+
+# Cold, with a B that creates the domain but whose answer is lost (the
+# transport fails after the command ran): the VM must not start on A
+# again, since it runs on B.
+cat >/tmp/lossy-remote <<'SH'
+#!/bin/bash
+case $2 in *"xl create"*) /lab/remote "$@" >/dev/null 2>&1; exit 255 ;; esac
+exec /lab/remote "$@"
+SH
+chmod +x /tmp/lossy-remote
+migrate-prep "${PREP_ARGS[@]}" --remote-cmd /tmp/lossy-remote --apply cold \
+	--shared-storage myvm "$LAB_PEER" </dev/null >/tmp/report 2>/tmp/err
+rc=$?
+cat /tmp/report /tmp/err
+check test "$rc" -eq 2 -- "cold, answer lost: exit 2"
+check grep -q 'runs on .* after all: it stays there' /tmp/err -- \
+	"cold, answer lost: migrate-prep finds the VM on B"
+check grep -q "the VM runs on $LAB_PEER\$" /tmp/err -- "cold, answer lost: the report says B"
+check sh -c '! xl list myvm >/dev/null 2>&1' -- "cold, answer lost: the VM is not on A"
+check on_b "xl list myvm" -- "cold, answer lost: the VM runs on B"
 finish
