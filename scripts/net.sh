@@ -14,8 +14,9 @@
 #                 vif = [...] line for its xl config
 #
 # CONF is read, never sourced: -c CONF, else /etc/hetmig/net.conf when it
-# exists, else configs/net.conf of this tree.  HETMIG_STATE_DIR (default
-# /var/lib/hetmig/net) holds the record of what 'up' added.
+# exists, else configs/net.conf of this tree.  Its net/ directory
+# under HETMIG_STATE_DIR (default /var/lib/hetmig, as for migrate-prep)
+# holds the record of what 'up' added.
 #
 # Exit status: 0 success or healthy, 1 unhealthy, 2 usage or input error.
 
@@ -27,7 +28,7 @@ PROG=net.sh
 
 TREE_CONF="${BASH_SOURCE[0]%/*}/../configs/net.conf"
 ETC_CONF=/etc/hetmig/net.conf
-STATE_DIR=${HETMIG_STATE_DIR:-/var/lib/hetmig/net}
+STATE_DIR=${HETMIG_STATE_DIR:-/var/lib/hetmig}/net
 STATE_FILE="$STATE_DIR/net.state"
 LOCK_FILE="$STATE_DIR/lock"
 FORWARD_SYSCTL=/proc/sys/net/ipv4/ip_forward

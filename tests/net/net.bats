@@ -62,11 +62,11 @@ teardown_file() {
 @test "up: a second run changes nothing" {
 	run -0 net up
 	snapshot "$BATS_TEST_TMPDIR/first"
-	cp "$HETMIG_STATE_DIR/net.state" "$BATS_TEST_TMPDIR/first.state"
+	cp "$HETMIG_STATE_DIR/net/net.state" "$BATS_TEST_TMPDIR/first.state"
 	run -0 net up
 	[ "$output" = "net.sh: nothing to do: 'xenbr0' and NAT out of 'up0' already in place" ]
 	same_as "$BATS_TEST_TMPDIR/first"
-	diff -u "$BATS_TEST_TMPDIR/first.state" "$HETMIG_STATE_DIR/net.state"
+	diff -u "$BATS_TEST_TMPDIR/first.state" "$HETMIG_STATE_DIR/net/net.state"
 	[ "$(rules_in iptables-save MASQUERADE)" -eq 1 ]
 	[ "$(rules_in iptables-save '^-A FORWARD')" -eq 2 ]
 	[ "$(ip -n "$D0" -4 -o addr show dev xenbr0 | wc -l)" -eq 1 ]
@@ -80,10 +80,10 @@ teardown_file() {
 	detach_vif
 	run -0 net down
 	same_as "$BATS_TEST_TMPDIR/before"
-	[ ! -e "$HETMIG_STATE_DIR/net.state" ]
-	[ ! -e "$HETMIG_STATE_DIR/lock" ]
+	[ ! -e "$HETMIG_STATE_DIR/net/net.state" ]
+	[ ! -e "$HETMIG_STATE_DIR/net/lock" ]
 	run -0 net down
-	[ "$output" = "net.sh: nothing to do: no record of 'up' in '$HETMIG_STATE_DIR'" ]
+	[ "$output" = "net.sh: nothing to do: no record of 'up' in '$HETMIG_STATE_DIR/net'" ]
 	run -0 net up
 	run -0 net down
 	same_as "$BATS_TEST_TMPDIR/before"
@@ -138,7 +138,7 @@ teardown_file() {
 	run -2 net down
 	[ "$output" = "net.sh: bridge 'xenbr0' still has ports (vif1.0): stop or detach the guests first" ]
 	same_as "$BATS_TEST_TMPDIR/up"
-	[ -e "$HETMIG_STATE_DIR/net.state" ]
+	[ -e "$HETMIG_STATE_DIR/net/net.state" ]
 }
 
 @test "down: works from the state file alone, whatever the config says now" {
@@ -198,7 +198,7 @@ teardown_file() {
 	[[ $output == *"address 192.168.1.150/24"* ]]
 	run -2 net guest-config 192.168.1.101
 	[ "$output" = "net.sh: '192.168.1.101' is dom0's own address" ]
-	[ ! -e "$HETMIG_STATE_DIR" ]
+	[ ! -e "$HETMIG_STATE_DIR/net" ]
 }
 
 @test "brctl: BRIDGE_TOOL=brctl makes and removes the bridge" {
@@ -206,7 +206,7 @@ teardown_file() {
 	write_conf BRIDGE_TOOL=brctl
 	snapshot "$BATS_TEST_TMPDIR/before"
 	run -0 net up
-	grep -qx 'bridge xenbr0 brctl' "$HETMIG_STATE_DIR/net.state"
+	grep -qx 'bridge xenbr0 brctl' "$HETMIG_STATE_DIR/net/net.state"
 	attach_vif
 	ping_ok "$GU" 198.51.100.2
 	detach_vif
@@ -243,7 +243,7 @@ teardown_file() {
 	run -2 net up
 	[ "$output" = "net.sh: uplink 'nosuch0' not found" ]
 	same_as "$BATS_TEST_TMPDIR/before"
-	[ ! -e "$HETMIG_STATE_DIR/net.state" ]
+	[ ! -e "$HETMIG_STATE_DIR/net/net.state" ]
 }
 
 @test "bad: UPLINK=auto without a default route" {
@@ -261,7 +261,7 @@ teardown_file() {
 	[ "${#lines[@]}" -eq 1 ]
 	[[ $output == "net.sh: LAN '192.168.1.0/24' overlaps the route '192.168.0.0/16 via 198.51.100.2 dev up0"* ]]
 	same_as "$BATS_TEST_TMPDIR/before"
-	[ ! -e "$HETMIG_STATE_DIR/net.state" ]
+	[ ! -e "$HETMIG_STATE_DIR/net/net.state" ]
 }
 
 @test "bad: a LAN that overlaps the uplink's own network" {
@@ -303,7 +303,7 @@ teardown_file() {
 	run -2 as_nobody check
 	[ "$output" = "net.sh: must be run as root" ]
 	same_as "$BATS_TEST_TMPDIR/before"
-	[ ! -e "$HETMIG_STATE_DIR" ]
+	[ ! -e "$HETMIG_STATE_DIR/net" ]
 }
 
 @test "bad: iptables or iproute2 missing names the Debian package" {
@@ -320,7 +320,7 @@ teardown_file() {
 	run -2 net_path "$(bin_without brctl)" up
 	[ "$output" = "net.sh: 'brctl' not found: install the Debian package 'bridge-utils'" ]
 	same_as "$BATS_TEST_TMPDIR/before"
-	[ ! -e "$HETMIG_STATE_DIR/net.state" ]
+	[ ! -e "$HETMIG_STATE_DIR/net/net.state" ]
 }
 
 @test "bad: a config that cannot be read" {
@@ -402,7 +402,7 @@ refuses() {
 
 	[ ! -e "$pwned" ]
 	same_as "$BATS_TEST_TMPDIR/before"
-	[ ! -e "$HETMIG_STATE_DIR/net.state" ]
+	[ ! -e "$HETMIG_STATE_DIR/net/net.state" ]
 }
 
 @test "bad: a config with comments, quotes and blank lines is fine" {
@@ -425,8 +425,8 @@ refuses() {
 	[[ $output == *"net.sh: cannot add rule '-t filter -A FORWARD"*"': iptables: injected failure"* ]]
 	[[ ${lines[-1]} == "net.sh: warning: 'up' failed: what it had added is removed" ]]
 	same_as "$BATS_TEST_TMPDIR/before"
-	[ ! -e "$HETMIG_STATE_DIR/net.state" ]
-	[ ! -e "$HETMIG_STATE_DIR/lock" ]
+	[ ! -e "$HETMIG_STATE_DIR/net/net.state" ]
+	[ ! -e "$HETMIG_STATE_DIR/net/lock" ]
 }
 
 @test "bad: a failure right after the bridge was made removes the bridge" {
@@ -441,17 +441,17 @@ refuses() {
 	[[ $output == *"net.sh: created bridge 'xenbr0'"* ]]
 	[[ $output == *"net.sh: cannot add '192.168.1.101/24' to 'xenbr0': ip: injected failure"* ]]
 	same_as "$BATS_TEST_TMPDIR/before"
-	[ ! -e "$HETMIG_STATE_DIR/net.state" ]
+	[ ! -e "$HETMIG_STATE_DIR/net/net.state" ]
 }
 
 @test "bad: a lock left by another net.sh stops up, which changes nothing" {
-	mkdir -p "$HETMIG_STATE_DIR"
-	echo 1 >"$HETMIG_STATE_DIR/lock"
+	mkdir -p "$HETMIG_STATE_DIR/net"
+	echo 1 >"$HETMIG_STATE_DIR/net/lock"
 	snapshot "$BATS_TEST_TMPDIR/before"
 	run -2 net up
-	[ "$output" = "net.sh: '$HETMIG_STATE_DIR/lock' exists: another net.sh is running (remove the file if not)" ]
+	[ "$output" = "net.sh: '$HETMIG_STATE_DIR/net/lock' exists: another net.sh is running (remove the file if not)" ]
 	same_as "$BATS_TEST_TMPDIR/before"
-	[ -e "$HETMIG_STATE_DIR/lock" ]
+	[ -e "$HETMIG_STATE_DIR/net/lock" ]
 }
 
 @test "usage errors exit 2" {
