@@ -43,7 +43,7 @@ UNITS     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 MANS      := $(wildcard man/*.[178])
 SCRIPTS   := $(wildcard scripts/*.sh) migrate-prep.sh
 
-$(XEN_USERS): STD = -std=gnu11
+$(XEN_USERS): private STD = -std=gnu11
 
 all: $(addprefix $(BUILD)/bin/,$(BINS))
 

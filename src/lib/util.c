@@ -109,3 +109,19 @@ void fshut(FILE *fp, const char *name)
 	if (bad)
 		die("cannot write '%s': %s", name, strerror(errno ? errno : EIO));
 }
+
+void sb_addn(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->alloc) {
+		b->alloc = (b->len + n + 1) * 2;
+		b->s = erealloc(b->s, b->alloc);
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+void sb_add(struct sbuf *b, const char *s)
+{
+	sb_addn(b, s, strlen(s));
+}

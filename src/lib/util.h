@@ -29,6 +29,19 @@ char *estrdup(const char *s);
  */
 char *read_all(const char *path, size_t max, size_t *len_r);
 
+/*
+ * A growing NUL-terminated string: start it as { NULL, 0, 0 }; the owner
+ * frees s (NULL while nothing was added).
+ */
+struct sbuf {
+	char *s;
+	size_t len, alloc;
+};
+
+/* sb_addn, sb_add: append N bytes of S, or the string S. */
+void sb_addn(struct sbuf *b, const char *s, size_t n);
+void sb_add(struct sbuf *b, const char *s);
+
 /* fshut: flush and close FP; die naming NAME if writing failed. */
 void fshut(FILE *fp, const char *name);
 

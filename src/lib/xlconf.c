@@ -31,12 +31,6 @@ struct lexer {
 	int line;
 };
 
-/* A growing buffer, NUL-terminated once anything is added. */
-struct buf {
-	char *s;
-	size_t len, alloc;
-};
-
 static void xerr(struct perr *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -261,28 +255,12 @@ const struct xlconf_setting *xlconf_find(const struct xlconf *sc,
 	return NULL;
 }
 
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->alloc) {
-		b->alloc = (b->len + n + 1) * 2;
-		b->s = erealloc(b->s, b->alloc);
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
 int xlconf_quote(const char *value, char **rhs_r, struct perr *err)
 {
-	struct buf b = { NULL, 0, 0 };
+	struct sbuf b = { NULL, 0, 0 };
 	const char *p;
 
-	buf_str(&b, "\"");
+	sb_add(&b, "\"");
 	for (p = value; *p != '\0'; p++) {
 		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
 			xerr(err, "value holds a control character");
@@ -290,10 +268,10 @@ int xlconf_quote(const char *value, char **rhs_r, struct perr *err)
 			return -1;
 		}
 		if (*p == '\\' || *p == '"')
-			buf_str(&b, "\\");
-		buf_add(&b, p, 1);
+			sb_add(&b, "\\");
+		sb_addn(&b, p, 1);
 	}
-	buf_str(&b, "\"");
+	sb_add(&b, "\"");
 	*rhs_r = b.s;
 	return 0;
 }
@@ -303,7 +281,7 @@ int xlconf_edit(const char *text, size_t len, const char *key,
 		struct perr *err)
 {
 	struct xlconf sc;
-	struct buf b = { NULL, 0, 0 };
+	struct sbuf b = { NULL, 0, 0 };
 	const struct xlconf_setting *last;
 	size_t i, pos = 0, ls, e;
 	bool semi;
@@ -323,12 +301,12 @@ int xlconf_edit(const char *text, size_t len, const char *key,
 			 * nothing: it becomes a plain =.
 			 */
 			if (s->add) {
-				buf_add(&b, text + pos, s->opstart - pos);
-				buf_str(&b, "=");
+				sb_addn(&b, text + pos, s->opstart - pos);
+				sb_add(&b, "=");
 				pos = s->opstart + 2;
 			}
-			buf_add(&b, text + pos, s->vstart - pos);
-			buf_str(&b, rhs);
+			sb_addn(&b, text + pos, s->vstart - pos);
+			sb_add(&b, rhs);
 			pos = s->vend;
 			continue;
 		}
@@ -362,20 +340,20 @@ int xlconf_edit(const char *text, size_t len, const char *key,
 		}
 		if (ls < pos)
 			ls = pos;
-		buf_add(&b, text + pos, ls - pos);
+		sb_addn(&b, text + pos, ls - pos);
 		pos = e;
 	}
-	buf_add(&b, text + pos, len - pos);
+	sb_addn(&b, text + pos, len - pos);
 	if (last == NULL && rhs != NULL) {
 		if (b.len > 0 && b.s[b.len - 1] != '\n')
-			buf_str(&b, "\n");
-		buf_str(&b, key);
-		buf_str(&b, " = ");
-		buf_str(&b, rhs);
-		buf_str(&b, "\n");
+			sb_add(&b, "\n");
+		sb_add(&b, key);
+		sb_add(&b, " = ");
+		sb_add(&b, rhs);
+		sb_add(&b, "\n");
 	}
 	if (b.s == NULL)
-		buf_str(&b, "");
+		sb_add(&b, "");
 	*out_r = b.s;
 	*outlen_r = b.len;
 	b.s = NULL;

@@ -339,23 +339,6 @@ const char *xl_cpuid_libxl_name(int f)
 }
 
 /* A growing string. */
-struct sbuf {
-	char *s;
-	size_t len, alloc;
-};
-
-static void sb_add(struct sbuf *b, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (b->len + n + 1 > b->alloc) {
-		b->alloc = (b->len + n + 1) * 2;
-		b->s = erealloc(b->s, b->alloc);
-	}
-	memcpy(b->s + b->len, s, n + 1);
-	b->len += n;
-}
-
 /* One legacy leaf: its registers as 32-character strings, or empty. */
 struct xleaf {
 	uint32_t leaf, subleaf;

@@ -52,28 +52,6 @@ static void xerr(struct perr *err, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A growing buffer. */
-struct buf {
-	char *s;
-	size_t len, alloc;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->alloc) {
-		b->alloc = (b->len + n + 1) * 2;
-		b->s = erealloc(b->s, b->alloc);
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
 /*
  * libxlutil's complaints, kept for the life of the process: a config
  * holds on to its report stream, so this one is never closed.
@@ -151,7 +129,7 @@ static const char *complaint(const char *why, const char *name, char *buf,
 
 /* A value as libxlutil holds it, in a form that compares: s<len>:bytes or [..]. */
 static int canon_value(const XLU_Config *cfg, XLU_ConfigValue *v,
-		       struct buf *b, int depth)
+		       struct sbuf *b, int depth)
 {
 	XLU_ConfigList *list;
 	XLU_ConfigValue *item;
@@ -164,22 +142,22 @@ static int canon_value(const XLU_Config *cfg, XLU_ConfigValue *v,
 		if (xlu_cfg_value_get_string(cfg, v, &str, 1) != 0)
 			return -1;
 		snprintf(num, sizeof(num), "s%zu:", strlen(str));
-		buf_str(b, num);
-		buf_str(b, str);
+		sb_add(b, num);
+		sb_add(b, str);
 		return 0;
 	}
 	if (xlu_cfg_value_get_list(cfg, v, &list, 1) != 0)
 		return -1;
-	buf_str(b, "[");
+	sb_add(b, "[");
 	for (i = 0; (item = xlu_cfg_get_listitem2(list, i)) != NULL; i++)
 		if (canon_value(cfg, item, b, depth + 1) < 0)
 			return -1;
-	buf_str(b, "]");
+	sb_add(b, "]");
 	return 0;
 }
 
 /* KEY's value in CFG in canonical form into B; -1 when it is not set. */
-static int canon_key(const XLU_Config *cfg, const char *key, struct buf *b)
+static int canon_key(const XLU_Config *cfg, const char *key, struct sbuf *b)
 {
 	XLU_ConfigList *list;
 	XLU_ConfigValue *item;
@@ -188,20 +166,20 @@ static int canon_key(const XLU_Config *cfg, const char *key, struct buf *b)
 	int i;
 
 	b->len = 0;
-	buf_str(b, "");
+	sb_add(b, "");
 	if (xlu_cfg_get_string(cfg, key, &str, 1) == 0) {
 		snprintf(num, sizeof(num), "s%zu:", strlen(str));
-		buf_str(b, num);
-		buf_str(b, str);
+		sb_add(b, num);
+		sb_add(b, str);
 		return 0;
 	}
 	if (xlu_cfg_get_list(cfg, key, &list, NULL, 1) != 0)
 		return -1;
-	buf_str(b, "[");
+	sb_add(b, "[");
 	for (i = 0; (item = xlu_cfg_get_listitem2(list, i)) != NULL; i++)
 		if (canon_value(cfg, item, b, 1) < 0)
 			return -1;
-	buf_str(b, "]");
+	sb_add(b, "]");
 	return 0;
 }
 
@@ -241,7 +219,7 @@ static int verify(const char *old, size_t oldlen, const char *new,
 {
 	XLU_Config *a = NULL, *b = NULL;
 	struct xlconf so = XLCONF_INIT, sn = XLCONF_INIT;
-	struct buf va = { NULL, 0, 0 }, vb = { NULL, 0, 0 };
+	struct sbuf va = { NULL, 0, 0 }, vb = { NULL, 0, 0 };
 	char *why = NULL, line[200];
 	size_t i;
 	int rc = -1;
@@ -302,14 +280,14 @@ out:
 /* The canonical form of the value RHS, as libxlutil would read it. */
 static int canon_rhs(const char *rhs, char **out, struct perr *err)
 {
-	struct buf t = { NULL, 0, 0 }, v = { NULL, 0, 0 };
+	struct sbuf t = { NULL, 0, 0 }, v = { NULL, 0, 0 };
 	struct xlconf sc = XLCONF_INIT;
 	XLU_Config *cfg;
 	int rc = -1;
 
-	buf_str(&t, "k = ");
-	buf_str(&t, rhs);
-	buf_str(&t, "\n");
+	sb_add(&t, "k = ");
+	sb_add(&t, rhs);
+	sb_add(&t, "\n");
 	cfg = parse_xlu(t.s, t.len, "value", NULL);
 	if (cfg == NULL || xlconf_scan(t.s, t.len, &sc, err) < 0 || sc.n != 1 ||
 	    canon_key(cfg, "k", &v) < 0) {
@@ -492,7 +470,7 @@ static int cmd_get(const char *file, const char *key, bool raw)
 {
 	XLU_ConfigList *list;
 	XLU_ConfigValue *item;
-	struct buf b = { NULL, 0, 0 };
+	struct sbuf b = { NULL, 0, 0 };
 	struct xlconf sc;
 	struct perr err;
 	const struct xlconf_setting *s;
@@ -529,7 +507,7 @@ static int cmd_get(const char *file, const char *key, bool raw)
 				continue;
 			}
 			b.len = 0;
-			buf_str(&b, "");
+			sb_add(&b, "");
 			if (canon_value(cfg, item, &b, 1) == 0)
 				printf("%s\n", b.s);
 		}
