@@ -52,7 +52,7 @@ vm=""
 hostb=""
 state_dir=""
 work=""
-where="A"		# A, B or none: where the VM runs now
+where="A"		# A, B, none, or unknown: where the VM runs now
 actions=()
 workload_check="not asked for (--check-marker, --check-cmd)"
 needed_source=""
@@ -129,13 +129,24 @@ act() {
 	say "$*"
 }
 
-# domain_running HOST NAME: is NAME in `xl list` on A (HOST=A) or B?
+# domain_running HOST NAME: 0 when NAME runs on A (HOST=A) or B, 1 when
+# it does not (xl's answer for an unknown domain), 2 when that cannot be
+# told: an xl that crashed, or B out of reach, three times over.  A crash
+# is never taken for "not running": the VM could end up on both hosts.
 domain_running() {
-	if [ "$1" = A ]; then
-		xl list "$2" >/dev/null 2>&1
-	else
-		remote xl list "$2" >/dev/null 2>&1
-	fi
+	local try
+	local rc
+	for try in 1 2 3; do
+		rc=0
+		if [ "$1" = A ]; then
+			xl domid "$2" >/dev/null 2>&1 || rc=$?
+		else
+			remote xl domid "$2" >/dev/null 2>&1 || rc=$?
+		fi
+		case $rc in 0 | 1) return "$rc" ;; esac
+		[ "$try" -eq 3 ] || sleep 1
+	done
+	return 2
 }
 
 # wait_running HOST NAME SECONDS
@@ -148,11 +159,16 @@ wait_running() {
 	return 1
 }
 
-# wait_gone NAME SECONDS: wait until NAME has left A.
+# wait_gone NAME SECONDS: ask NAME to shut down on A, and wait until it
+# has left; the request is made again every 20 s, in case one was lost.
 wait_gone() {
 	local i
+	local rc
 	for ((i = 0; i < $2; i++)); do
-		domain_running A "$1" || return 0
+		[ $((i % 20)) -ne 0 ] || xl shutdown "$1" >/dev/null 2>&1 || true
+		rc=0
+		domain_running A "$1" || rc=$?
+		[ "$rc" -ne 1 ] || return 0
 		sleep 1
 	done
 	return 1
@@ -246,9 +262,19 @@ cleanup() {
 	# leave it running nowhere, nor on both: if B runs it after all (a
 	# create whose answer was lost), it stays there; else it starts again
 	# on A.
-	if [ "$where" = none ] && [ -n "$vm" ] && domain_running B "$vm"; then
-		where=B
-		say "'$vm' runs on $hostb after all: it stays there"
+	local on_b=0
+	if [ "$where" = none ] && [ -n "$vm" ]; then
+		domain_running B "$vm" || on_b=$?
+		case $on_b in
+		0)
+			where=B
+			say "'$vm' runs on $hostb after all: it stays there"
+			;;
+		2)
+			where=unknown
+			say "cannot tell whether '$vm' runs on $hostb: look there; if it does not, start it here with 'xl create $cfg'"
+			;;
+		esac
 	fi
 	if [ "$where" = none ] && [ -n "$vm" ]; then
 		say "the VM runs on neither host: restarting it on this host"
@@ -471,7 +497,6 @@ copy_disks() {
 
 apply_cold() {
 	act "shutting '$vm' down on this host"
-	xl shutdown "$vm" >/dev/null 2>&1 || true
 	if ! wait_gone "$vm" "$shutdown_timeout"; then
 		[ "$force" -eq 1 ] || die "'$vm' did not shut down within ${shutdown_timeout}s (--force destroys it); it still runs here"
 		act "destroying '$vm' (--force)"
@@ -500,7 +525,6 @@ apply_live() {
 		act "setting the new cpuid= line in '$cfg' (old config kept)"
 		"$(bin xlcfg)" set "$cfg" cpuid "$line" >/dev/null
 		act "restarting '$vm' on this host with the new line"
-		xl shutdown "$vm" >/dev/null 2>&1 || true
 		wait_gone "$vm" "$shutdown_timeout" || {
 			[ "$force" -eq 1 ] || die "'$vm' did not shut down within ${shutdown_timeout}s (--force destroys it)"
 			xl destroy "$vm"
@@ -610,6 +634,7 @@ report() {
 	case $where in
 	A) printf '  the VM runs on %s (this host)\n' "$(hostname)" ;;
 	B) printf '  the VM runs on %s\n' "$hostb" ;;
+	unknown) printf '  the VM runs on neither host, or on %s out of reach\n' "$hostb" ;;
 	esac
 	printf '  verdict: %s\n' "$verdict"
 }
