@@ -256,6 +256,12 @@ build_dom0() {
 		"$x/xen-init-dom0" "$x/libxl-save-helper" "$x/xen-cpuid" /usr/bin/bash
 	ln -s /usr/bin/bash "$d/bin/bash"
 	ln -s /bin/busybox "$d/usr/bin/env"
+	# GNU env, for serve-one: busybox's nc -ll ignores SIGCHLD, and an xl
+	# create run under it cannot wait for its child ("failed to waitpid
+	# for domain monitoring daemonizing child") and exits 1.
+	mkdir -p "$d/lab/bin"
+	cp -L /usr/bin/env "$d/lab/bin/env"
+	copy_libs "$d" /usr/bin/env
 	# xl aborts without it ("libgcc_s.so.1 must be installed for
 	# pthread_cancel to work").
 	cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$d/lib/x86_64-linux-gnu/"
