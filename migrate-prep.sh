@@ -414,18 +414,17 @@ check_needed() {
 	esac
 }
 
-# The cpuid= line for B.  BASE is the policy of the host that creates the
-# domain with it: B for a cold move, A for a live one (the domain is
-# restarted on A and keeps its policy through the migration).
+# The cpuid= line for B, rendered against both hosts' policies: it hides
+# what either host has beyond the chosen level, so the domain sees the
+# same features whether it is created on A (a live move restarts it there
+# first) or on B (a cold move), and the config is safe on both.
 make_line() {
-	local base=$work/b.json
-	[ "$apply" = live ] && base=$work/a.json
 	if [ "$level" = common ]; then
 		"$(bin featcmp)" -i "$work/vm.json" "$work/b.json" -j >"$work/keep.json"
 	else
 		cp "$work/needed.json" "$work/keep.json"
 	fi
-	line=$("$(bin featcmp)" -x "$base" "$work/keep.json") ||
+	line=$("$(bin featcmp)" -x "$work/a.json" "$work/b.json" "$work/keep.json") ||
 		die "cannot render the cpuid= line"
 }
 

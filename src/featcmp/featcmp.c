@@ -4,8 +4,9 @@
  *   featcmp NEED HAVE		is every feature of NEED in HAVE? (exit 0/1)
  *   featcmp -i P1 P2 ...	the intersection: the pool level, as a policy
  *   featcmp -d A B		the features of A that B lacks
- *   featcmp -x BASE KEEP	the cpuid= value that, on a host whose policy
- *				is BASE, shows a domain only KEEP's features
+ *   featcmp -x BASE... KEEP	the cpuid= value that, on a host whose policy
+ *				is any BASE, shows a domain only KEEP's
+ *				features
  *
  * Some bits are not compared as features (see featcmp(1)): OS state
  * (osxsave, ospke), the hypervisor bit, and SYSCALL on Intel CPUs, which
@@ -68,7 +69,7 @@ static void usage(void)
 	    "       featcmp -i [-j | -o names|table|json|raw|featureset] "
 	    "policy ...\n"
 	    "       featcmp -d [-j | -o human|json|names] a b\n"
-	    "       featcmp -x [-j] base keep\n");
+	    "       featcmp -x [-j] base... keep\n");
 	exit(2);
 }
 
@@ -350,23 +351,28 @@ static int intersect(struct input *in, int n, enum out out)
 }
 
 /*
- * xl_line: the cpuid= value that hides, on a host with policy BASE, every
- * feature KEEP lacks, and every feature that depends on one of those
- * (Xen hides them anyway; saying so keeps the line honest).  Features
- * that are not compared are never hidden.
+ * xl_line: the cpuid= value that hides, on a host whose policy is any of
+ * the N BASE policies, every feature KEEP lacks, and every feature that
+ * depends on one of those (Xen hides them anyway; saying so keeps the line
+ * honest).  With several bases the line is the same on every one of those
+ * hosts: a config that carries it is safe wherever it is started.
+ * Features that are not compared are never hidden.
  */
-static int xl_line(struct input *base, struct input *keep, enum out out)
+static int xl_line(struct input *base, int n, struct input *keep,
+		   enum out out)
 {
-	struct fset hide, lost;
+	struct fset all = { { 0 } }, hide, lost;
 	struct perr err;
 	char *line;
-	int f;
+	int f, i;
 
-	fs_andnot(&hide, &base->fs, &keep->fs);
+	for (i = 0; i < n; i++)
+		fs_or(&all, &all, &base[i].fs);
+	fs_andnot(&hide, &all, &keep->fs);
 	fs_andnot(&hide, &hide, &ignored);
 	fs_close_hidden(&hide);
 	fs_andnot(&hide, &hide, &ignored);
-	fs_and(&hide, &hide, &base->fs);
+	fs_and(&hide, &hide, &all);
 	fs_and(&lost, &hide, &keep->fs);
 	for (f = 0; f < HM_NR_FEATURES; f++)
 		if (fs_has(&lost, f))
@@ -424,7 +430,8 @@ int main(int argc, char *argv[])
 		}
 	}
 	n = argc - optind;
-	if (nmodes > 1 || n < 1 || (mode != M_INTERSECT && n != 2))
+	if (nmodes > 1 || n < 1 || (mode == M_XL && n < 2) ||
+	    (mode != M_INTERSECT && mode != M_XL && n != 2))
 		usage();
 	if (mode != M_INTERSECT && out != O_HUMAN && out != O_JSON &&
 	    out != O_NAMES)
@@ -450,7 +457,7 @@ int main(int argc, char *argv[])
 		rc = intersect(in, n, out);
 		break;
 	case M_XL:
-		rc = xl_line(&in[0], &in[1], out);
+		rc = xl_line(in, n - 1, &in[n - 1], out);
 		break;
 	}
 	release(in, n);

@@ -190,6 +190,21 @@ not_compared() {
 	fi
 }
 
+# -x with several bases hides what any of them has beyond KEEP: the lab's
+# B has no fma, avx2, bmi2, so with B alone as base nothing is hidden for
+# the pool level of A and B, and with A and B those three are.
+several_bases() {
+	local a=$raw/qemu-lab-a.txt
+	local b=$raw/qemu-lab-b.txt
+	"$featcmp" -i "$a" "$b" -j >"$tmp/keep.json"
+	expect "-x, base B only" host "$("$featcmp" -x "$b" "$tmp/keep.json")"
+	expect "-x, bases A and B" host,fma=0,avx2=0,bmi2=0 \
+		"$("$featcmp" -x "$a" "$b" "$tmp/keep.json")"
+	expect "-x, bases B and A: the same line" host,fma=0,avx2=0,bmi2=0 \
+		"$("$featcmp" -x "$b" "$a" "$tmp/keep.json")"
+	expect_usage "usage: -x with one operand" -x "$a"
+}
+
 errors() {
 	expect_error "no such file" "^featcmp: cannot open 'nonexistent': " "$featcmp" nonexistent "$raw/qemu-lab-a.txt"
 	expect_error "bad input" "^featcmp: " "$featcmp" "$top/tests/fixtures/bad/bad-hex.txt" "$raw/qemu-lab-a.txt"
@@ -222,6 +237,7 @@ main() {
 	goldens
 	pairs
 	not_compared
+	several_bases
 	errors
 	summary featcmp
 }
