@@ -80,6 +80,15 @@ check grep -q 'runs on this host again' /tmp/err -- "cold: says the VM was resta
 check grep -q 'the VM runs on .*(this host)' /tmp/err -- "cold: the report says where the VM runs"
 check on_a_only_soon -- "cold, B refused: the VM runs on A"
 
+# The VM restarted on A boots before the next move, as a running VM
+# would have long done: a shutdown asked for during its boot is lost.
+for ((i = 0; i < 90; i++)); do
+	[ "$(grep -c 'cpuwork: start path' /var/log/xen/guest-myvm.log)" -lt 2 ] || break
+	sleep 1
+done
+wait_marker myvm 'cpuwork: tick 2[^0-9]' 60 ||
+	{ say "myvm did not come back on A"; exit 2; }
+
 # Cold, with a B that creates the domain but whose answer is lost (the
 # transport fails after the command ran): the VM must not start on A
 # again, since it runs on B.

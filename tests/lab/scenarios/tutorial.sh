@@ -232,6 +232,12 @@ main() {
 		check true -- "all $nblocks marked blocks of docs/tutorial.md ran"
 	else
 		check false -- "docs/tutorial.md: ${failed:-the blocks ended with exit $rc}"
+		# What the guests said last, for whoever reads the serial log.
+		for g in /var/log/xen/guest-*.log; do
+			[ -e "$g" ] || continue
+			say "the end of $g:"
+			grep -av '^\[ *[0-9.]*\]' "$g" | tail -n 25 | sed 's/^/  /'
+		done
 		finish
 	fi
 	check test -s /var/lib/hetmig/myvm/myvm.hostb.cfg -- "migrate-prep wrote myvm's config for B"
