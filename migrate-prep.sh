@@ -159,6 +159,15 @@ wait_running() {
 	return 1
 }
 
+# shut_down NAME: NAME is on A but its guest has shut down (state 's' in
+# xl list): on_poweroff = "preserve", or no xl left to apply the config's
+# action.  Its OS has stopped, so destroying it loses nothing.
+shut_down() {
+	local state
+	state=$(xl list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }')
+	[[ $state == *s* ]]
+}
+
 # wait_gone NAME SECONDS: ask NAME to shut down on A, and wait until it
 # has left; the request is made again every 20 s, in case one was lost.
 wait_gone() {
@@ -169,6 +178,10 @@ wait_gone() {
 		rc=0
 		domain_running A "$1" || rc=$?
 		[ "$rc" -ne 1 ] || return 0
+		if [ "$rc" -eq 0 ] && shut_down "$1"; then
+			say "'$1' has shut down but is still listed: destroying what is left of it"
+			xl destroy "$1" >/dev/null 2>&1 || true
+		fi
 		sleep 1
 	done
 	return 1
