@@ -224,6 +224,15 @@ main() {
 	export PATH="$work/bin:$PATH"
 	make_runner "$work/blocks" docs/tutorial.md "$work/run.sh"
 
+	# The guests' consoles, as they come, prefixed like guest_start's.
+	local g
+	for g in myvm myvm-trial; do
+		: >>"/var/log/xen/guest-$g.log"
+		tail -F -n +1 "/var/log/xen/guest-$g.log" 2>/dev/null |
+			while IFS= read -r line; do printf '[%s] %s\n' "$g" "$line"; done &
+		LAB_TAILS+=("$!")
+	done
+
 	cd /root || exit 2
 	bash "$work/run.sh" </dev/null 2>&1 | tee "$work/run.log"
 	rc=${PIPESTATUS[0]}
