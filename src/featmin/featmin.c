@@ -595,7 +595,7 @@ int main(int argc, char *argv[])
 	struct run run;
 	struct journal_head head;
 	struct trial_ops ops = { run_one, known, progress };
-	struct drive_stats st = { 0, 0, 0 };
+	struct drive_stats st = { 0 };
 	struct sigaction sa;
 	struct fset policy, fixed = { { 0 } }, keep = { { 0 } };
 	struct fset hidden = { { 0 } }, cand, hide;
@@ -733,7 +733,8 @@ int main(int argc, char *argv[])
 		rc = 128 + stop_signal;
 	} else if (dr == D_UNMASKED_FAILS) {
 		fprintf(stderr, "%s: the workload fails even unmasked (trial "
-		    "%d): nothing to search\n", progname, run.last_id);
+		    "%d, asked %d time%s): nothing to search\n", progname,
+		    run.last_id, st.confirmed + 1, st.confirmed ? "s" : "");
 		rc = 1;
 	} else if (dr == D_GAVE_UP) {
 		fprintf(stderr, "%s: trial %d could not tell (exit 125) %d "

@@ -150,6 +150,7 @@ struct drive_stats {
 	int attempts;		/* trials run, retries included */
 	int unknown;		/* attempts that answered V_UNKNOWN */
 	int cached;		/* questions answered by ops->known */
+	int confirmed;		/* repeats of a failing baseline */
 };
 
 /*
@@ -166,7 +167,10 @@ enum drive_result { D_DONE, D_UNMASKED_FAILS, D_GAVE_UP };
 /*
  * search_drive: ask S's questions until it is over.  A V_UNKNOWN answer is
  * retried up to RETRIES times; one more gives D_GAVE_UP with S left at the
- * unanswered question.  ST (zeroed by the caller) counts what happened.
+ * unanswered question.  A failing baseline (nothing hidden) is asked again
+ * up to RETRIES times, and one pass answers it; a journal's failing
+ * baseline is asked again the same way.  ST (zeroed by the caller) counts
+ * what happened.
  */
 enum drive_result search_drive(struct search *s, const struct trial_ops *ops,
 			       void *ctx, int retries, struct drive_stats *st);

@@ -176,7 +176,7 @@ int main(int argc, char *argv[])
 			    (unsigned)a * 1000u;
 			for (set = 0; set < sets; set++) {
 				struct sim sim = { { { 0 } }, 0, 0 };
-				struct drive_stats st = { 0, 0, 0 };
+				struct drive_stats st = { 0 };
 				struct search s;
 				struct fset want;
 				int got;

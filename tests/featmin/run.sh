@@ -42,6 +42,9 @@ fi
 if [ -n "${FAIL_FROM:-}" ] && [ "$HETMIG_TRIAL" -ge "$FAIL_FROM" ]; then
 	exit 1
 fi
+if [ -n "${FAIL_UNTIL:-}" ] && [ "$n" -le "$FAIL_UNTIL" ]; then
+	exit 1
+fi
 for f in ${NEEDS:-}; do
 	case ",$HETMIG_CPUID," in *",$f=0,"*) echo "HETMIG_METRIC tps=0"; exit 1 ;; esac
 done
@@ -163,10 +166,18 @@ test_env() {
 }
 
 test_unmasked_fails() {
+	# Asked 1 + 3 times (-r's default), then given up.
 	expect_rc "fails unmasked" 1 env NEEDS=rdtscp "$featmin" -p "$lab_a" \
 		-e rdtscp=0 -- "$tmp/sim"
-	expect_grep "fails unmasked: message" 'the workload fails even unmasked \(trial 1\)' "$tmp/err"
+	expect_grep "fails unmasked: message" 'the workload fails even unmasked \(trial 4, asked 4 times\)' "$tmp/err"
 	if [ -s "$tmp/out" ]; then not_ok "fails unmasked: printed data"; else ok; fi
+	expect_rc "fails unmasked, -r 0" 1 env NEEDS=rdtscp "$featmin" -r 0 -p "$lab_a" \
+		-e rdtscp=0 -- "$tmp/sim"
+	expect_grep "fails unmasked, -r 0: asked once" 'the workload fails even unmasked \(trial 1, asked 1 time\)' "$tmp/err"
+	# A baseline that fails once (a guest that crashed) is asked again.
+	expect_rc "baseline fails once" 0 env FAIL_UNTIL=1 COUNTER="$tmp/n.until" \
+		"$featmin" -p "$lab_a" -e rdtscp=0 -o names -- "$tmp/sim"
+	expect_grep "baseline fails once: the search went on" '^sse2$' "$tmp/out"
 }
 
 test_verify() {

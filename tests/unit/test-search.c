@@ -38,6 +38,7 @@ struct sim {
 	int calls;
 	int flaky;		/* every FLAKY-th call answers 125; 0: never */
 	bool always_unknown;
+	int fail_first;		/* the first FAIL_FIRST calls fail */
 	bool random;		/* answers at random: a non-monotone workload */
 	bool closed;		/* every mask asked was closed under dependents */
 	const struct fset *cand;
@@ -89,6 +90,8 @@ static enum verdict sim_run(void *ctx, const struct fset *hide, int nr,
 		sim->closed = false;
 	if (sim->always_unknown)
 		return V_UNKNOWN;
+	if (sim->calls <= sim->fail_first)
+		return V_FAIL;
 	if (sim->flaky && sim->calls % sim->flaky == 0)
 		return V_UNKNOWN;
 	if (sim->random)
@@ -111,7 +114,7 @@ static void guest_cand(const struct fset *policy, struct fset *cand_r)
 static int simulate(const struct fset *cand, const struct fset *needed,
 		    struct search *s, struct sim *sim_r)
 {
-	struct drive_stats st = { 0, 0, 0 };
+	struct drive_stats st = { 0 };
 	enum drive_result r;
 
 	memset(sim_r, 0, sizeof(*sim_r));
@@ -277,7 +280,7 @@ static void test_unmasked_fails(void)
 {
 	struct fset policy = names(lab_a, sizeof(lab_a) / sizeof(lab_a[0]));
 	struct fset cand, hide;
-	struct drive_stats st = { 0, 0, 0 };
+	struct drive_stats st = { 0 };
 	struct search s;
 	struct sim sim;
 
@@ -296,6 +299,25 @@ static void test_unmasked_fails(void)
 	sim.always_unknown = false;
 	check(search_drive(&s, &sim_ops, &sim, 3, &st) == D_DONE,
 	    "nothing needed: done");
+
+	/* A failing baseline is asked again: a failure that goes is the rig's. */
+	search_init(&s, &cand);
+	memset(&st, 0, sizeof(st));
+	sim.calls = 0;
+	sim.fail_first = 2;
+	check(search_drive(&s, &sim_ops, &sim, 3, &st) == D_DONE,
+	    "a baseline that fails twice, then passes: the search goes on");
+	check(st.confirmed == 2, "two repeats of the baseline, not %d",
+	    st.confirmed);
+	check(fs_empty(search_needed(&s)), "and finds nothing needed");
+	search_init(&s, &cand);
+	memset(&st, 0, sizeof(st));
+	sim.calls = 0;
+	sim.fail_first = 1000;
+	check(search_drive(&s, &sim_ops, &sim, 3, &st) == D_UNMASKED_FAILS,
+	    "a baseline that always fails: the search stops");
+	check(st.attempts == 4, "after 1 + 3 attempts, not %d", st.attempts);
+	sim.fail_first = 0;
 }
 
 /* 125 answers: retried, same answer; too many: stop at the question. */
@@ -303,7 +325,7 @@ static void test_unknown(void)
 {
 	struct fset policy = names(lab_a, sizeof(lab_a) / sizeof(lab_a[0]));
 	struct fset cand, need = split("avx2 popcnt"), h1, h2;
-	struct drive_stats st = { 0, 0, 0 };
+	struct drive_stats st = { 0 };
 	struct search s, ref;
 	struct sim sim;
 	int plain;
@@ -377,7 +399,7 @@ static void test_replay(void)
 	static const struct trial_ops ops = { replay_run, replay_known, NULL };
 	struct fset policy = names(lab_a, sizeof(lab_a) / sizeof(lab_a[0]));
 	struct fset cand;
-	struct drive_stats st = { 0, 0, 0 };
+	struct drive_stats st = { 0 };
 	struct search s, first;
 	struct replay *r = calloc(1, sizeof(*r));
 	int total;
