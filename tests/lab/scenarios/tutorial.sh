@@ -5,14 +5,17 @@
 # block that fails fails the scenario, named by its line in the tutorial.
 # The lab stands in for what the unmarked steps build: /etc/xen/myvm.cfg
 # is a small lab guest running cpuwork (it picks its path from CPUID and
-# keeps running), /etc/xen/myvm-trial.cfg boots the lab's PostgreSQL 15
-# image, which runs scripts/workloads/pgbench at boot, /root/hetmig is the
-# tree (/hetmig), and "ssh hostb" reaches host B through a stand-in (the
-# lab has no ssh).  Where the tutorial tells the student to wait for the
+# keeps running), /etc/xen/myvm-trial.cfg boots the same guest running
+# cpuwork-check, which prints a trial verdict as pgbench does, /root/hetmig
+# is the tree (/hetmig), and "ssh hostb" reaches host B through a
+# stand-in (the lab has no ssh).  The twin is not the PostgreSQL image:
+# with two nested hosts up, its server crashed in every trial (SIGSEGV,
+# corrupt reads in initdb) while dom0's own tools crashed now and then,
+# though the same image passes every trial on one host (needs-pgbench,
+# which is where PostgreSQL's pgbench is shown in the lab).  Where the tutorial tells the student to wait for the
 # VM to boot, the lab waits for cpuwork's first tick.  At the end the VM
 # runs on B, its workload ticking.
 # lab: hosts=2
-# lab: image=pg
 # lab: timeout=2400
 #
 # Outside the lab, for tests/docs/run.sh: "tutorial.sh --extract FILE DIR"
@@ -203,7 +206,6 @@ main() {
 	local rc
 	local failed
 	[ -r "$doc" ] || { say "no '$doc' in dom0: lab.sh puts docs/tutorial.md there"; exit 2; }
-	[ -e /lab/guest-pg.cpio.gz ] || { say "no PostgreSQL guest image (# lab: image=pg)"; exit 2; }
 	[ -n "$LAB_PEER" ] || { say "no host B"; exit 2; }
 	rm -rf "$work"
 	mkdir -p "$work/bin"
@@ -212,11 +214,9 @@ main() {
 	[ "$nblocks" -gt 0 ] || { say "no marked block in '$doc'"; exit 2; }
 	say "$nblocks marked blocks in docs/tutorial.md"
 
-	# What the unmarked steps would have built.  The twin gets 512 MiB
-	# (1024 does not fit beside this dom0; needs-pgbench found that).
+	# What the unmarked steps would have built.
 	guest_cfg myvm cpuwork "$LAB_BASE_CPUID" 128
-	guest_cfg myvm-trial ../../hetmig/scripts/workloads/pgbench "$LAB_BASE_CPUID" 512 \
-		/lab/guest-pg.cpio.gz
+	guest_cfg myvm-trial cpuwork-check "$LAB_BASE_CPUID" 128
 	LAB_GUESTS+=(myvm myvm-trial)
 	ln -sfn /hetmig /root/hetmig
 	write_ssh "$work/bin"
