@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +17,6 @@
 
 /* A journal of a few hundred trials is tens of kilobytes. */
 #define JOURNAL_MAX_SIZE (16u << 20)
-
-static void jerr(struct perr *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void jerr(struct perr *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-}
 
 void fset_hex(const struct fset *fs, char *buf, size_t n)
 {
@@ -183,7 +170,7 @@ static int load(struct journal *j, char *buf, size_t len, struct perr *err)
 		o = json_loads(line, JSON_REJECT_DUPLICATES, &jerror);
 		if (!json_is_object(o)) {
 			json_decref(o);
-			jerr(err, "%s:%d: not a featmin journal line", j->path,
+			perr_printf(err, "%s:%d: not a featmin journal line", j->path,
 			    lineno);
 			return -1;
 		}
@@ -199,7 +186,7 @@ static int load(struct journal *j, char *buf, size_t len, struct perr *err)
 		}
 		json_decref(o);
 		if (rc < 0) {
-			jerr(err, "%s:%d: %s", j->path, lineno, lineno == 1 ?
+			perr_printf(err, "%s:%d: %s", j->path, lineno, lineno == 1 ?
 			    "not a featmin journal (no " JOURNAL_FORMAT
 			    " header)" : "bad trial record");
 			return -1;
@@ -220,17 +207,17 @@ int journal_open(struct journal *j, const char *path, struct perr *err)
 	j->path = estrdup(path);
 	j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (j->fd < 0) {
-		jerr(err, "cannot open journal '%s': %s", path,
+		perr_printf(err, "cannot open journal '%s': %s", path,
 		    strerror(errno));
 		goto fail;
 	}
 	if (flock(j->fd, LOCK_EX | LOCK_NB) < 0) {
-		jerr(err, errno == EWOULDBLOCK ? "journal '%s' is in use by "
+		perr_printf(err, errno == EWOULDBLOCK ? "journal '%s' is in use by "
 		    "another featmin" : "cannot lock journal '%s'", path);
 		goto fail;
 	}
 	if (fstat(j->fd, &st) < 0 || st.st_size > (off_t)JOURNAL_MAX_SIZE) {
-		jerr(err, "cannot read journal '%s': %s", path, errno ?
+		perr_printf(err, "cannot read journal '%s': %s", path, errno ?
 		    strerror(errno) : "too large");
 		goto fail;
 	}
@@ -239,7 +226,7 @@ int journal_open(struct journal *j, const char *path, struct perr *err)
 		n = pread(j->fd, buf + len, (size_t)st.st_size - len,
 		    (off_t)len);
 		if (n <= 0) {
-			jerr(err, "cannot read journal '%s': %s", path,
+			perr_printf(err, "cannot read journal '%s': %s", path,
 			    n < 0 ? strerror(errno) : "file shrank");
 			goto fail;
 		}
@@ -253,7 +240,7 @@ int journal_open(struct journal *j, const char *path, struct perr *err)
 	for (keep = len; keep > 0 && buf[keep - 1] != '\n'; keep--)
 		;
 	if (keep < len && ftruncate(j->fd, (off_t)keep) < 0) {
-		jerr(err, "cannot repair journal '%s': %s", path,
+		perr_printf(err, "cannot repair journal '%s': %s", path,
 		    strerror(errno));
 		goto fail;
 	}
@@ -305,14 +292,14 @@ static int put_line(struct journal *j, const char *line, struct perr *err)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			jerr(err, "cannot write journal '%s': %s", j->path,
+			perr_printf(err, "cannot write journal '%s': %s", j->path,
 			    n < 0 ? strerror(errno) : "short write");
 			return -1;
 		}
 		off += (size_t)n;
 	}
 	if (fsync(j->fd) < 0) {
-		jerr(err, "cannot sync journal '%s': %s", j->path,
+		perr_printf(err, "cannot sync journal '%s': %s", j->path,
 		    strerror(errno));
 		return -1;
 	}
@@ -373,7 +360,7 @@ int journal_start(struct journal *j, const struct journal_head *head,
 		const char *b = head->extra ? head->extra : "";
 
 		if (!fs_equal(&j->head.cand, &head->cand) || strcmp(a, b)) {
-			jerr(err, "journal '%s' belongs to another search "
+			perr_printf(err, "journal '%s' belongs to another search "
 			    "(other candidates or -e items): use another "
 			    "journal", j->path);
 			return -1;
@@ -381,7 +368,7 @@ int journal_start(struct journal *j, const struct journal_head *head,
 		return 0;
 	}
 	if (j->nr_recs > 0) {
-		jerr(err, "journal '%s' has trials but no header", j->path);
+		perr_printf(err, "journal '%s' has trials but no header", j->path);
 		return -1;
 	}
 	fset_hex(&head->policy, hex[0], sizeof(hex[0]));

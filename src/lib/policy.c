@@ -1,4 +1,6 @@
 /* policy.c: the policy type and its featureset.  See policy.h. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -261,4 +263,15 @@ void policy_apply_featureset(struct policy *p, const struct fset *fs)
 		}
 		policy_set_leaf(p, l.leaf, l.subleaf, l.a, l.b, l.c, l.d);
 	}
+}
+
+void perr_printf(struct perr *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
 }

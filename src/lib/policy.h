@@ -77,6 +77,10 @@ struct perr {
 	char msg[256];
 };
 
+/* perr_printf: ERR's message, formatted (cut to fit); ERR may be NULL. */
+void perr_printf(struct perr *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 enum policy_format {
 	FMT_UNKNOWN, FMT_CPUID_RAW, FMT_XEN_CPUID, FMT_FEATURESET, FMT_JSON
 };

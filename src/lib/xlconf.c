@@ -10,7 +10,6 @@
  * a value is an atom or a list of values, newlines allowed inside the
  * brackets and a trailing comma after the last item.
  */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,18 +29,6 @@ struct lexer {
 	size_t tstart, tend;	/* the last token */
 	int line;
 };
-
-static void xerr(struct perr *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void xerr(struct perr *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-}
 
 static bool is_lower(int c) { return c >= 'a' && c <= 'z'; }
 static bool is_digit(int c) { return c >= '0' && c <= '9'; }
@@ -240,7 +227,7 @@ int xlconf_scan(const char *text, size_t len, struct xlconf *sc,
 			return 0;
 	}
 bad:
-	xerr(err, "line %d: not an xl config setting", l.line);
+	perr_printf(err, "line %d: not an xl config setting", l.line);
 	return -1;
 }
 
@@ -263,7 +250,7 @@ int xlconf_quote(const char *value, char **rhs_r, struct perr *err)
 	sb_add(&b, "\"");
 	for (p = value; *p != '\0'; p++) {
 		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			xerr(err, "value holds a control character");
+			perr_printf(err, "value holds a control character");
 			free(b.s);
 			return -1;
 		}

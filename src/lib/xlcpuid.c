@@ -9,7 +9,6 @@
  * bits.  Where the parsed result can be inspected, a name is used only when
  * it clears exactly the feature's own bit.
  */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,20 +55,6 @@ static const struct {
 static signed char probed[HM_NR_FEATURES];
 static char names[HM_NR_FEATURES][32];
 static int layout_state;	/* 0 unknown, 1 inspectable, -1 not */
-
-static void perr_set(struct perr *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void perr_set(struct perr *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-}
 
 /* xl's words for libxl_cpuid_parse_config()'s return codes. */
 static const char *libxl_reason(int rc)
@@ -122,7 +107,7 @@ int xl_cpuid_check_item(const char *item, struct perr *err)
 	if (strcmp(item, "host") == 0)
 		return 0;
 	if (*item == '\0') {
-		perr_set(err, "empty cpuid item");
+		perr_printf(err, "empty cpuid item");
 		return -1;
 	}
 	/*
@@ -131,19 +116,19 @@ int xl_cpuid_check_item(const char *item, struct perr *err)
 	 * item belongs in the list form only.
 	 */
 	if (is_xend_item(item)) {
-		perr_set(err, "cpuid item '%.120s': a legacy leaf item belongs "
+		perr_printf(err, "cpuid item '%.120s': a legacy leaf item belongs "
 		    "in the list form (cpuid = [ ... ]), not in a 'host,...' "
 		    "value", item);
 		return -1;
 	}
 	if (strchr(item, ',') != NULL) {
-		perr_set(err, "cpuid item '%.120s' holds a ','", item);
+		perr_printf(err, "cpuid item '%.120s' holds a ','", item);
 		return -1;
 	}
 	rc = libxl_cpuid_parse_config(&list, item);
 	libxl_cpuid_dispose(&list);
 	if (rc != 0) {
-		perr_set(err, "cpuid item '%.120s' refused by libxl: %s", item,
+		perr_printf(err, "cpuid item '%.120s' refused by libxl: %s", item,
 		    libxl_reason(rc));
 		return -1;
 	}
@@ -158,7 +143,7 @@ int xl_cpuid_check_list_item(const char *item, struct perr *err)
 	rc = libxl_cpuid_parse_config_xend(&list, item);
 	libxl_cpuid_dispose(&list);
 	if (rc != 0) {
-		perr_set(err, "cpuid item '%.120s' refused by libxl: %s", item,
+		perr_printf(err, "cpuid item '%.120s' refused by libxl: %s", item,
 		    xend_reason(rc));
 		return -1;
 	}
@@ -174,7 +159,7 @@ int xl_cpuid_check_value(const char *value, struct perr *err)
 	if (tok == NULL)
 		goto out;	/* xl ignores an empty value */
 	if (strcmp(tok, "host") != 0) {
-		perr_set(err, "cpuid value '%.120s': the first word must be "
+		perr_printf(err, "cpuid value '%.120s': the first word must be "
 		    "'host'", value);
 		rc = -1;
 		goto out;
@@ -372,7 +357,7 @@ static int xleaf_set(struct xleaf *v, size_t *n, int f, char c,
 	struct xleaf *l;
 
 	if (w->src != HM_SRC_CPUID) {
-		perr_set(err, "feature '%s' is an msr bit: the installed libxl "
+		perr_printf(err, "feature '%s' is an msr bit: the installed libxl "
 		    "has no name for it and the legacy form has no msrs",
 		    hm_features[f].name);
 		return -1;
@@ -413,7 +398,7 @@ static char *render_legacy(const struct fset *hide, const char *extra,
 			    strchr("01xks", eq[1]) == NULL) {
 				if (eq != NULL)
 					*eq = '=';
-				perr_set(err, "cpuid item '%.120s' cannot go into "
+				perr_printf(err, "cpuid item '%.120s' cannot go into "
 				    "the legacy form (feature=0|1|x|k|s only)",
 				    tok);
 				goto fail;
@@ -492,7 +477,7 @@ char *xl_cpuid_render(const struct fset *hide, const char *extra,
 			if (strcmp(tok, "host") == 0)
 				continue;
 			if (is_xend_item(tok)) {
-				perr_set(err, "cpuid item '%.120s': a legacy "
+				perr_printf(err, "cpuid item '%.120s': a legacy "
 				    "leaf item cannot join a 'host,...' value",
 				    tok);
 				goto fail;

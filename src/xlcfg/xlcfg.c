@@ -20,7 +20,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,18 +38,6 @@
 #define MAX_CFG (16u << 20)
 /* Deeper than libxlutil's parser stack (bison's 10000) can nest lists. */
 #define MAX_DEPTH 10000
-
-static void xerr(struct perr *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void xerr(struct perr *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-}
 
 /*
  * libxlutil's complaints, kept for the life of the process: a config
@@ -201,7 +188,7 @@ static int check_cpuid(const XLU_Config *cfg, struct perr *err)
 		if (xl_cpuid_check_list_item(str, err) < 0)
 			return -1;
 	if (xlu_cfg_get_listitem2(list, i) != NULL) {
-		xerr(err, "cpuid list item %d is not a string", i + 1);
+		perr_printf(err, "cpuid list item %d is not a string", i + 1);
 		return -1;
 	}
 	return 0;
@@ -226,13 +213,13 @@ static int verify(const char *old, size_t oldlen, const char *new,
 
 	a = parse_xlu(old, oldlen, "old", &why);
 	if (a == NULL) {
-		xerr(err, "does not parse with libxlutil: %s",
+		perr_printf(err, "does not parse with libxlutil: %s",
 		    complaint(why, "old", line, sizeof(line)));
 		goto out;
 	}
 	b = parse_xlu(new, newlen, "new", &why);
 	if (b == NULL) {
-		xerr(err, "the result would not parse with libxlutil: %s",
+		perr_printf(err, "the result would not parse with libxlutil: %s",
 		    complaint(why, "new", line, sizeof(line)));
 		goto out;
 	}
@@ -245,7 +232,7 @@ static int verify(const char *old, size_t oldlen, const char *new,
 		if (canon_key(a, so.v[i].key, &va) < 0 ||
 		    canon_key(b, so.v[i].key, &vb) < 0 ||
 		    strcmp(va.s, vb.s) != 0) {
-			xerr(err, "the edit would change key '%s'",
+			perr_printf(err, "the edit would change key '%s'",
 			    so.v[i].key);
 			goto out;
 		}
@@ -253,12 +240,12 @@ static int verify(const char *old, size_t oldlen, const char *new,
 	for (i = 0; i < sn.n; i++)
 		if (strcmp(sn.v[i].key, key) != 0 &&
 		    xlconf_find(&so, sn.v[i].key) == NULL) {
-			xerr(err, "the edit would add key '%s'", sn.v[i].key);
+			perr_printf(err, "the edit would add key '%s'", sn.v[i].key);
 			goto out;
 		}
 	if (want == NULL ? canon_key(b, key, &vb) == 0 :
 	    canon_key(b, key, &vb) < 0 || strcmp(vb.s, want) != 0) {
-		xerr(err, "the result would not read back as the value given");
+		perr_printf(err, "the result would not read back as the value given");
 		goto out;
 	}
 	if (check_cpuid(b, err) < 0)
@@ -291,7 +278,7 @@ static int canon_rhs(const char *rhs, char **out, struct perr *err)
 	cfg = parse_xlu(t.s, t.len, "value", NULL);
 	if (cfg == NULL || xlconf_scan(t.s, t.len, &sc, err) < 0 || sc.n != 1 ||
 	    canon_key(cfg, "k", &v) < 0) {
-		xerr(err, "'%.100s' is not an xl value", rhs);
+		perr_printf(err, "'%.100s' is not an xl value", rhs);
 		goto out;
 	}
 	*out = v.s;
