@@ -187,6 +187,27 @@ wait_gone() {
 	return 1
 }
 
+# wait_suspendable NAME SECONDS: wait until NAME's kernel has said that it
+# can be suspended (control/feature-suspend in xenstore), as a live
+# migration needs: right after a restart the guest is still booting, and
+# "did not respond to suspend request" is what xl migrate says then.  A
+# guest without PV drivers never says so: 1 after SECONDS.
+wait_suspendable() {
+	local i
+	local id
+	local v
+	command -v xenstore-read >/dev/null 2>&1 || return 0
+	for ((i = 0; i < $2; i++)); do
+		id=$(xl domid "$1" 2>/dev/null) || id=
+		if [ -n "$id" ]; then
+			v=$(xenstore-read "/local/domain/$id/control/feature-suspend" 2>/dev/null) || v=
+			[ "$v" != 1 ] || return 0
+		fi
+		sleep 1
+	done
+	return 1
+}
+
 names_of() {
 	"$(bin featdump)" -f "$1" -o names
 }
@@ -545,19 +566,32 @@ apply_live() {
 		xl create "$cfg" >&2 || die "xl create failed for '$cfg'"
 		wait_running A "$vm" 60 || die "'$vm' did not start again"
 		where=A
+		wait_suspendable "$vm" 120 ||
+			warn "'$vm' has not said it can be suspended (no PV drivers?); migrating all the same"
 		"$(bin featdump)" -d "$vm" -o json >"$work/vm.json"
 		"$(bin featcmp)" "$work/vm.json" "$work/b.json" >&2 ||
 			die "'$vm' still sees features '$hostb' lacks after the restart"
 	fi
 	act "live-migrating '$vm' to $hostb"
 	local -a mig=(xl migrate)
+	local try
+	local on
 	[ -z "$migrate_cmd" ] || mig+=(-s "$migrate_cmd")
-	if ! "${mig[@]}" "$vm" "$hostb" >&2; then
-		if domain_running A "$vm"; then
-			die "xl migrate failed; '$vm' still runs on this host"
-		fi
-		die "xl migrate failed; '$vm' is not running here: check '$hostb'"
-	fi
+	# A migration that failed with the VM still running here, and only
+	# here, is tried again: a guest busy or still booting may miss the
+	# suspend request.  Anything else stops with where the VM is.
+	for try in 1 2 3; do
+		"${mig[@]}" "$vm" "$hostb" >&2 && break
+		on=0
+		domain_running A "$vm" || on=$?
+		[ "$on" -eq 0 ] || die "xl migrate failed; '$vm' is not running here: check '$hostb'"
+		on=0
+		domain_running B "$vm" || on=$?
+		[ "$on" -eq 1 ] || die "xl migrate failed; '$vm' runs here, and '$hostb' may run it too: check there"
+		[ "$try" -lt 3 ] || die "xl migrate failed $try times; '$vm' still runs on this host"
+		say "xl migrate failed; '$vm' still runs on this host: trying again in 10 s"
+		sleep 10
+	done
 	wait_running B "$vm" 30 || die "'$vm' is not listed on '$hostb' after the migration"
 	where=B
 	act "'$vm' runs on $hostb"
