@@ -64,24 +64,16 @@ static XLU_Config *xlu(const char *text, size_t len)
 	return cfg;
 }
 
-/* Whether two values are equal, as libxlutil holds them. */
 static int same_value(const XLU_Config *a, XLU_ConfigValue *va,
-		      const XLU_Config *b, XLU_ConfigValue *vb)
+		      const XLU_Config *b, XLU_ConfigValue *vb);
+
+/* Whether two lists hold equal items, in the same order. */
+static int same_list(const XLU_Config *a, XLU_ConfigList *la,
+		     const XLU_Config *b, XLU_ConfigList *lb)
 {
-	XLU_ConfigList *la, *lb;
 	XLU_ConfigValue *ia, *ib;
-	char *sa, *sb;
 	int i;
 
-	if (xlu_cfg_value_type(va) != xlu_cfg_value_type(vb))
-		return 0;
-	if (xlu_cfg_value_type(va) == XLU_STRING) {
-		xlu_cfg_value_get_string(a, va, &sa, 1);
-		xlu_cfg_value_get_string(b, vb, &sb, 1);
-		return strcmp(sa, sb) == 0;
-	}
-	xlu_cfg_value_get_list(a, va, &la, 1);
-	xlu_cfg_value_get_list(b, vb, &lb, 1);
 	for (i = 0;; i++) {
 		ia = xlu_cfg_get_listitem2(la, i);
 		ib = xlu_cfg_get_listitem2(lb, i);
@@ -92,13 +84,31 @@ static int same_value(const XLU_Config *a, XLU_ConfigValue *va,
 	}
 }
 
+/* Whether two values are equal, as libxlutil holds them. */
+static int same_value(const XLU_Config *a, XLU_ConfigValue *va,
+		      const XLU_Config *b, XLU_ConfigValue *vb)
+{
+	XLU_ConfigList *la, *lb;
+	char *sa, *sb;
+
+	if (xlu_cfg_value_type(va) != xlu_cfg_value_type(vb))
+		return 0;
+	if (xlu_cfg_value_type(va) == XLU_STRING) {
+		xlu_cfg_value_get_string(a, va, &sa, 1);
+		xlu_cfg_value_get_string(b, vb, &sb, 1);
+		return strcmp(sa, sb) == 0;
+	}
+	xlu_cfg_value_get_list(a, va, &la, 1);
+	xlu_cfg_value_get_list(b, vb, &lb, 1);
+	return same_list(a, la, b, lb);
+}
+
 /* Whether KEY reads the same from A and B (both unset counts). */
 static int same_key(const XLU_Config *a, const XLU_Config *b, const char *key)
 {
 	XLU_ConfigList *la, *lb;
-	XLU_ConfigValue *ia, *ib;
 	const char *sa, *sb;
-	int ra, rb, i;
+	int ra, rb;
 
 	ra = xlu_cfg_get_string(a, key, &sa, 1);
 	rb = xlu_cfg_get_string(b, key, &sb, 1);
@@ -108,14 +118,7 @@ static int same_key(const XLU_Config *a, const XLU_Config *b, const char *key)
 	rb = xlu_cfg_get_list(b, key, &lb, NULL, 1);
 	if (ra != 0 || rb != 0)
 		return ra == rb;
-	for (i = 0;; i++) {
-		ia = xlu_cfg_get_listitem2(la, i);
-		ib = xlu_cfg_get_listitem2(lb, i);
-		if (ia == NULL || ib == NULL)
-			return ia == ib;
-		if (!same_value(a, ia, b, ib))
-			return 0;
-	}
+	return same_list(a, la, b, lb);
 }
 
 /* The scanner's own invariants on an accepted TEXT. */
