@@ -18,6 +18,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +87,83 @@ static double log2_choose(int n, int k, int *ceil_r)
 	return l;
 }
 
+/* A needed set as a bit mask over the row's candidates (n <= 128). */
+struct key {
+	uint64_t w[2];
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+
+	if (x->w[0] != y->w[0])
+		return x->w[0] < y->w[0] ? -1 : 1;
+	if (x->w[1] != y->w[1])
+		return x->w[1] < y->w[1] ? -1 : 1;
+	return 0;
+}
+
+/*
+ * The entropy, in bits, of the needed set a row draws: K distinct
+ * candidates, uniformly, closed under prerequisites.  Two draws can close
+ * to the same set (avx2 and avx, or avx2 and xsave), so it is at most
+ * log2 C(n, k).  A search that tells these sets apart by pass/fail trials
+ * takes on average at least this many trials, the unmasked one aside.
+ * Exact, by enumerating every draw; -1 when K > 4 or N > 128.
+ */
+static double entropy(const int *cands, int n, int k)
+{
+	struct key up[128], *keys;
+	size_t nr = 0, cap = 1, i, run;
+	int idx[4], j, f;
+	double h = 0.0;
+
+	if (k > 4 || n > 128)
+		return -1.0;
+	for (j = 0; j < k; j++)
+		cap = cap * (size_t)(n - j) / (size_t)(j + 1);
+	for (i = 0; i < (size_t)n; i++) {
+		struct fset c = { { 0 } };
+
+		fs_set(&c, cands[i]);
+		fs_close_needed(&c);
+		memset(&up[i], 0, sizeof(up[i]));
+		for (f = 0; f < n; f++)
+			if (fs_has(&c, cands[f]))
+				up[i].w[f / 64] |= 1ULL << (f % 64);
+	}
+	keys = ealloc(cap * sizeof(*keys));
+	for (j = 0; j < k; j++)
+		idx[j] = j;
+	for (;;) {
+		struct key key = { { 0, 0 } };
+
+		for (j = 0; j < k; j++) {
+			key.w[0] |= up[idx[j]].w[0];
+			key.w[1] |= up[idx[j]].w[1];
+		}
+		keys[nr++] = key;
+		/* The next k-subset in lexicographic order. */
+		for (j = k - 1; j >= 0 && idx[j] == n - k + j; j--)
+			;
+		if (j < 0)
+			break;
+		idx[j]++;
+		for (j++; j < k; j++)
+			idx[j] = idx[j - 1] + 1;
+	}
+	qsort(keys, nr, sizeof(*keys), key_cmp);
+	for (i = 0; i < nr; i = run) {
+		for (run = i + 1; run < nr && !key_cmp(&keys[i], &keys[run]);
+		    run++)
+			;
+		h -= (double)(run - i) / (double)nr *
+		    log2((double)(run - i) / (double)nr);
+	}
+	free(keys);
+	return h;
+}
+
 static void load(const char *path, struct fset *fs_r)
 {
 	struct policy p = POLICY_INIT;
@@ -150,9 +229,9 @@ int main(int argc, char *argv[])
 	}
 	if (optind == argc)
 		usage();
-	printf("%-32s %3s %3s %6s %4s %4s %6s %6s %6s %6s %4s %5s %s\n",
+	printf("%-32s %3s %3s %6s %4s %4s %6s %6s %6s %6s %6s %4s %5s %s\n",
 	    "policy", "n", "k", "mean", "max", "n+1", "log2C", "target",
-	    "x-fewer", "125:mean", "max", "retry", "verdict");
+	    "x-fewer", "H", "125:mean", "max", "retry", "verdict");
 	for (a = optind; a < argc; a++) {
 		const char *name = strrchr(argv[a], '/') ?
 		    strrchr(argv[a], '/') + 1 : argv[a];
@@ -166,7 +245,7 @@ int main(int argc, char *argv[])
 		for (i = 0; i < (int)(sizeof(ks) / sizeof(ks[0])); i++) {
 			int k = ks[i], set, lc, max = 0, fmax = 0, retries = 0;
 			long sum = 0, fsum = 0;
-			double l2, mean, fmean, target;
+			double l2, mean, fmean, target, h;
 			bool ok = true;
 			const char *five = "-";
 
@@ -218,21 +297,27 @@ int main(int argc, char *argv[])
 			met += mean <= target + 1e-9;
 			/*
 			 * 5x fewer than n+1 is a target for k <= 4; where even
-			 * the information bound (plus the unmasked trial) is
-			 * above (n+1)/5 no search can meet it: say so.
+			 * the entropy of the needed set (plus the unmasked
+			 * trial) is above (n+1)/5, no search can meet it: say so.
 			 */
+			h = entropy(cands, n, k);
 			if (k <= 4)
 				five = mean * 5 <= n + 1 ? "5x-ok" :
-				    l2 + 1 > (n + 1) / 5.0 ? "5x-impossible" :
+				    h + 1 > (n + 1) / 5.0 ? "5x-impossible" :
 				    "5x-MISSED";
 			if (k <= 4) {
 				rows5++;
 				met5 += strcmp(five, "5x-ok") == 0;
 				imp5 += strcmp(five, "5x-impossible") == 0;
 			}
-			printf("%-32s %3d %3d %6.1f %4d %4d %6.1f %6.1f %6.1f "
-			    "%6.1f %4d %5.1f %s %s\n", name, n, k, mean, max,
-			    n + 1, l2, target, (n + 1) / mean, fmean, fmax,
+			printf("%-32s %3d %3d %6.1f %4d %4d %6.1f %6.1f %6.1f ",
+			    name, n, k, mean, max, n + 1, l2, target,
+			    (n + 1) / mean);
+			if (h >= 0)
+				printf("%6.1f ", h);
+			else
+				printf("%6s ", "-");
+			printf("%6.1f %4d %5.1f %s %s\n", fmean, fmax,
 			    (double)retries / sets, mean <= target + 1e-9 ?
 			    "ok" : "MISSED", five);
 			bad |= !ok;
@@ -240,7 +325,7 @@ int main(int argc, char *argv[])
 	}
 	printf("mean <= log2 C(n,k) + k + 2: %d of %d rows\n", met, rows);
 	printf("5x fewer than n+1 for k <= 4: %d of %d rows; %d more cannot "
-	    "be (log2 C(n,k) + 1 > (n+1)/5)\n", met5, rows5, imp5);
+	    "be (H + 1 > (n+1)/5)\n", met5, rows5, imp5);
 	printf("answers: %s\n", bad ? "SOME WRONG" : "all exact, with and "
 	    "without 125s");
 	fshut(stdout, "<stdout>");

@@ -31,7 +31,7 @@ build_bench() {
 	"${CC:-cc}" -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Wpedantic \
 		"${sanflags[@]}" -I"$top/src/lib" -I"$build/gen" \
 		-o "$tmp/bench-search" "$here/bench-search.c" \
-		"$build/libhetmig.a" -ljansson
+		"$build/libhetmig.a" -ljansson -lm
 }
 
 main() {
