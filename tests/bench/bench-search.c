@@ -13,6 +13,8 @@
  * answering "could not tell" (125), retried by search_drive.
  *
  * One line per (policy, k) on stdout, then how many rows meet each target.
+ * H is the exact entropy of the row's needed set (k <= 4): with it, a row
+ * is called 5x-impossible only when no search could meet the 5x target.
  * Exit 1 when an answer was wrong, 2 on a usage or input error; a missed
  * target is a figure to read, not a failure.
  */
