@@ -191,8 +191,8 @@ static void test_evidence(void)
 	    s.ev[avx2].via < 0, "avx2: evidence %d/%d/%d", s.ev[avx2].fail,
 	    s.ev[avx2].pass, s.ev[avx2].via);
 	check(s.ev[avx].via == avx2, "avx is needed via avx2");
-	check(s.ev[avx2].pass < s.ev[avx2].fail,
-	    "the passing trial comes before the failing one here");
+	check(s.ev[avx2].pass != s.ev[avx2].fail,
+	    "one trial cannot both pass and fail");
 }
 
 /* The candidate set: fixed closed upwards, hidden closed downwards. */
