@@ -98,9 +98,22 @@ judge() {
 	if grep -Fq -- "$4" "$2"; then
 		metrics "$2"
 		say "'$1' failed: $(grep -F -m 1 -- "$4" "$2" | sed 's/\r$//')"
+		last_words "$2" "$4"
 		return 1
 	fi
 	return 2
+}
+
+# last_words FILE MARKER: the console lines just before the fail marker,
+# where a workload says why (the pgbench workload prints its log's tail).
+last_words() {
+	local n line
+	n=$(grep -Fn -m 1 -- "$2" "$1" | cut -d: -f1)
+	[ -n "$n" ] && [ "$n" -gt 1 ] || return 0
+	head -n "$((n - 1))" "$1" | tail -n 5 | sed 's/\r$//' |
+		while IFS= read -r line; do
+			say "  | $line"
+		done
 }
 
 # console_verdict NAME LOG OFFSET BOOT WORK PASS FAIL: watch the console.

@@ -352,6 +352,7 @@ test_trial_sh() {
 	expect_grep "pass: destroyed" '^t1$' "$tmp/xlstate/destroyed"
 	trial_case "fail marker" 1 fail -b 5
 	expect_grep "fail: reason" "failed: HETMIG-VERDICT: FAIL missing: avx2" "$tmp/err"
+	expect_grep "fail: the console lines before it" '^trial.sh:   | booting$' "$tmp/err"
 	trial_case "xl create fails" 125 create-fails -b 5
 	trial_case "console silent" 125 silent -b 2
 	expect_grep "silent: reason" "stayed silent for 2s" "$tmp/err"
