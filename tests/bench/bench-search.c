@@ -64,29 +64,15 @@ static unsigned int rng(unsigned int n)
 	return (unsigned int)((rng_state * 0x2545F4914F6CDD1DULL) >> 33) % n;
 }
 
-/* log2 C(n, k), and its ceiling in *ceil_r, without libm. */
-static double log2_choose(int n, int k, int *ceil_r)
+/* C(n, k), exact in a double for the sizes here. */
+static double choose(int n, int k)
 {
-	double c = 1.0, x, l = 0.0, step = 1.0;
-	int i, e = 0;
+	double c = 1.0;
+	int i;
 
 	for (i = 1; i <= k; i++)
 		c = c * (n - k + i) / i;
-	for (x = 1.0; x < c; x *= 2.0)
-		e++;
-	*ceil_r = e;
-	for (x = c; x >= 2.0; x /= 2.0)
-		l += 1.0;
-	/* x is in [1, 2): its log2 bit by bit, by repeated squaring. */
-	for (i = 0; i < 24; i++) {
-		step /= 2.0;
-		x *= x;
-		if (x >= 2.0) {
-			x /= 2.0;
-			l += step;
-		}
-	}
-	return l;
+	return c;
 }
 
 /* A needed set as a bit mask over the row's candidates (n <= 128). */
@@ -116,14 +102,13 @@ static int key_cmp(const void *a, const void *b)
 static double entropy(const int *cands, int n, int k)
 {
 	struct key up[128], *keys;
-	size_t nr = 0, cap = 1, i, run;
+	size_t nr = 0, cap, i, run;
 	int idx[4], j, f;
 	double h = 0.0;
 
 	if (k > 4 || n > 128)
 		return -1.0;
-	for (j = 0; j < k; j++)
-		cap = cap * (size_t)(n - j) / (size_t)(j + 1);
+	cap = (size_t)(choose(n, k) + 0.5);
 	for (i = 0; i < (size_t)n; i++) {
 		struct fset c = { { 0 } };
 
@@ -245,7 +230,7 @@ int main(int argc, char *argv[])
 			if (fs_has(&cand, i))
 				cands[n++] = i;
 		for (i = 0; i < (int)(sizeof(ks) / sizeof(ks[0])); i++) {
-			int k = ks[i], set, lc, max = 0, fmax = 0, retries = 0;
+			int k = ks[i], set, max = 0, fmax = 0, retries = 0;
 			long sum = 0, fsum = 0;
 			double l2, mean, fmean, target, h;
 			bool ok = true;
@@ -293,7 +278,7 @@ int main(int argc, char *argv[])
 			}
 			mean = (double)sum / sets;
 			fmean = (double)fsum / sets;
-			l2 = log2_choose(n, k, &lc);
+			l2 = log2(choose(n, k));
 			target = l2 + k + 2;
 			rows++;
 			met += mean <= target + 1e-9;
