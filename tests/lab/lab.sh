@@ -29,9 +29,12 @@ xen_gz=/boot/xen-4.17-amd64.gz
 # PVH/HVM guests with HAP); B lacks fma, bmi2 and avx2, three features the
 # emulator really refuses to execute when the model lacks them (fma, bmi2)
 # or that Xen masks (avx2).  -monitor: Xen's idle loop would MWAIT.
+# spec-ctrl=eager-fpu: with Xen's lazy FPU switching on this AMD model,
+# dom0's tools and the guests' programs crashed on corrupt registers
+# (tests/lab/README.md, "Fixed trouble").
 cpu_a=EPYC,+svm,+npt,-monitor
 cpu_b=EPYC,+svm,+npt,-monitor,-fma,-bmi2,-avx2
-xen_args="console=com1 dom0_mem=1024M noreboot smap=0"
+xen_args="console=com1 dom0_mem=1024M noreboot smap=0 spec-ctrl=eager-fpu"
 port=$((20000 + $$ % 20000))
 # dom0's initramfs: dom0-pg.cpio.gz adds the PostgreSQL guest image.
 dom0_image=${LAB_DOM0_IMAGE:-dom0.cpio.gz}
