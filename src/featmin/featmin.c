@@ -527,31 +527,69 @@ static int write_output(const struct run *run, enum output out,
 }
 
 /*
- * What the mask costs: each metric of the unmasked trial beside the same
- * metric of the latest passing trial with the final mask, on stderr.
+ * The mean of metric NAME over the passing trials hiding exactly HIDE into
+ * *MEAN_R, their numbers into LIST ("3, 4"); returns how many there are.
+ * Under emulation a figure can move by a third from one boot to the next,
+ * so every trial with the mask counts, not only the last.
+ */
+static int metric_mean(const struct journal *j, const struct fset *hide,
+		       const char *name, double *mean_r, char *list,
+		       size_t size)
+{
+	size_t i, len = 0;
+	double sum = 0.0;
+	int n = 0, k;
+
+	list[0] = '\0';
+	for (i = 0; i < j->nr_recs; i++) {
+		const struct journal_rec *r = &j->recs[i];
+
+		if (r->verdict != V_PASS || !fs_equal(&r->hide, hide))
+			continue;
+		for (k = 0; k < r->nr_metrics; k++)
+			if (strcmp(r->metrics[k].name, name) == 0)
+				break;
+		if (k == r->nr_metrics)
+			continue;
+		sum += r->metrics[k].value;
+		if (len < size)
+			len += (size_t)snprintf(list + len, size - len, "%s%d",
+			    n ? ", " : "", r->trial);
+		n++;
+	}
+	if (n > 0)
+		*mean_r = sum / n;
+	return n;
+}
+
+/*
+ * What the mask costs: each metric of the passing unmasked trials beside
+ * the same metric of the passing trials with the final mask, on stderr.
  */
 static void report_costs(const struct run *run)
 {
-	const struct journal_rec *base, *last = NULL;
+	const struct journal_rec *base;
 	struct fset none = { { 0 } }, hide;
-	int i, k;
+	int i;
 
 	search_final_mask(&run->s, &hide);
 	base = journal_find(&run->j, &none, false);
-	if (!(last = journal_find(&run->j, &hide, true)) ||
-	    last->verdict != V_PASS)
-		last = journal_find(&run->j, &hide, false);
-	if (base == NULL || last == NULL || last->verdict != V_PASS)
+	if (base == NULL || base->verdict != V_PASS)
 		return;
-	for (i = 0; i < base->nr_metrics; i++)
-		for (k = 0; k < last->nr_metrics; k++)
-			if (strcmp(base->metrics[i].name,
-			    last->metrics[k].name) == 0)
-				fprintf(stderr, "%s: %s %g unmasked (trial %d), "
-				    "%g with the final mask (trial %d)\n",
-				    progname, base->metrics[i].name,
-				    base->metrics[i].value, base->trial,
-				    last->metrics[k].value, last->trial);
+	for (i = 0; i < base->nr_metrics; i++) {
+		const char *name = base->metrics[i].name;
+		char bl[128], fl[128];
+		double b = 0.0, f = 0.0;
+		int nb, nf;
+
+		nb = metric_mean(&run->j, &none, name, &b, bl, sizeof(bl));
+		nf = metric_mean(&run->j, &hide, name, &f, fl, sizeof(fl));
+		if (nb > 0 && nf > 0)
+			fprintf(stderr, "%s: %s %g unmasked (%s %s), %g with "
+			    "the final mask (%s %s)\n", progname, name, b,
+			    nb > 1 ? "mean of trials" : "trial", bl, f,
+			    nf > 1 ? "mean of trials" : "trial", fl);
+	}
 }
 
 static void usage(void)

@@ -49,7 +49,11 @@ for f in ${NEEDS:-}; do
 	case ",$HETMIG_CPUID," in *",$f=0,"*) echo "HETMIG_METRIC tps=0"; exit 1 ;; esac
 done
 echo "noise on stdout"
-echo "HETMIG_METRIC tps=46.1"
+if [ -n "${TPS_BY_TRIAL:-}" ]; then
+	echo "HETMIG_METRIC tps=$((10 * HETMIG_TRIAL))"
+else
+	echo "HETMIG_METRIC tps=46.1"
+fi
 exit 0
 EOF
 	chmod +x "$tmp/sim"
@@ -191,6 +195,14 @@ test_verify() {
 	expect_rc "--verify fails" 1 env NEEDS=avx2 FAIL_FROM=$((n + 1)) "$featmin" \
 		-p "$lab_a" --verify -- "$tmp/sim"
 	expect_grep "--verify fails: message" "verification failed: trial $((n + 1))" "$tmp/err"
+	# Nothing needed: the search's last trial hides everything, and so does
+	# the verify trial; the cost line averages both (tps = 10 x trial).
+	rm -f "$tmp/j"
+	expect_rc "--verify, nothing needed" 0 env TPS_BY_TRIAL=1 "$featmin" -p "$lab_a" \
+		-j "$tmp/j" -e rdtscp=0 --verify -- "$tmp/sim"
+	n=$(grep -c '"kind":"search"' "$tmp/j")
+	expect_grep "cost line: the mean over the final mask's trials" \
+		"^featmin: tps 10 unmasked \\(trial 1\\), $((10 * n + 5)) with the final mask \\(mean of trials $n, $((n + 1))\\)\$" "$tmp/err"
 }
 
 test_unknown() {
