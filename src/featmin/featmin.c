@@ -529,8 +529,8 @@ static int write_output(const struct run *run, enum output out,
 /*
  * The mean of metric NAME over the passing trials hiding exactly HIDE into
  * *MEAN_R, their numbers into LIST ("3, 4"); returns how many there are.
- * Under emulation a figure can move by a third from one boot to the next,
- * so every trial with the mask counts, not only the last.
+ * A figure moves from one boot to the next (by up to a third in the lab's
+ * emulation), so every trial with the mask counts, not only the last.
  */
 static int metric_mean(const struct journal *j, const struct fset *hide,
 		       const char *name, double *mean_r, char *list,
