@@ -170,8 +170,8 @@ static int load(struct journal *j, char *buf, size_t len, struct perr *err)
 		o = json_loads(line, JSON_REJECT_DUPLICATES, &jerror);
 		if (!json_is_object(o)) {
 			json_decref(o);
-			perr_printf(err, "%s:%d: not a featmin journal line", j->path,
-			    lineno);
+			perr_printf(err, "%s:%d: not a featmin journal line",
+			    j->path, lineno);
 			return -1;
 		}
 		if (lineno == 1) {
@@ -186,9 +186,9 @@ static int load(struct journal *j, char *buf, size_t len, struct perr *err)
 		}
 		json_decref(o);
 		if (rc < 0) {
-			perr_printf(err, "%s:%d: %s", j->path, lineno, lineno == 1 ?
-			    "not a featmin journal (no " JOURNAL_FORMAT
-			    " header)" : "bad trial record");
+			perr_printf(err, "%s:%d: %s", j->path, lineno,
+			    lineno == 1 ? "not a featmin journal (no "
+			    JOURNAL_FORMAT " header)" : "bad trial record");
 			return -1;
 		}
 		line = nl + 1;
@@ -212,8 +212,9 @@ int journal_open(struct journal *j, const char *path, struct perr *err)
 		goto fail;
 	}
 	if (flock(j->fd, LOCK_EX | LOCK_NB) < 0) {
-		perr_printf(err, errno == EWOULDBLOCK ? "journal '%s' is in use by "
-		    "another featmin" : "cannot lock journal '%s'", path);
+		perr_printf(err, errno == EWOULDBLOCK ? "journal '%s' is in "
+		    "use by another featmin" : "cannot lock journal '%s'",
+		    path);
 		goto fail;
 	}
 	if (fstat(j->fd, &st) < 0 || st.st_size > (off_t)JOURNAL_MAX_SIZE) {
@@ -292,8 +293,8 @@ static int put_line(struct journal *j, const char *line, struct perr *err)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			perr_printf(err, "cannot write journal '%s': %s", j->path,
-			    n < 0 ? strerror(errno) : "short write");
+			perr_printf(err, "cannot write journal '%s': %s",
+			    j->path, n < 0 ? strerror(errno) : "short write");
 			return -1;
 		}
 		off += (size_t)n;
@@ -360,15 +361,16 @@ int journal_start(struct journal *j, const struct journal_head *head,
 		const char *b = head->extra ? head->extra : "";
 
 		if (!fs_equal(&j->head.cand, &head->cand) || strcmp(a, b)) {
-			perr_printf(err, "journal '%s' belongs to another search "
-			    "(other candidates or -e items): use another "
-			    "journal", j->path);
+			perr_printf(err, "journal '%s' belongs to another "
+			    "search (other candidates or -e items): use "
+			    "another journal", j->path);
 			return -1;
 		}
 		return 0;
 	}
 	if (j->nr_recs > 0) {
-		perr_printf(err, "journal '%s' has trials but no header", j->path);
+		perr_printf(err, "journal '%s' has trials but no header",
+		    j->path);
 		return -1;
 	}
 	fset_hex(&head->policy, hex[0], sizeof(hex[0]));

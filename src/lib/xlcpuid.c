@@ -116,9 +116,9 @@ int xl_cpuid_check_item(const char *item, struct perr *err)
 	 * item belongs in the list form only.
 	 */
 	if (is_xend_item(item)) {
-		perr_printf(err, "cpuid item '%.120s': a legacy leaf item belongs "
-		    "in the list form (cpuid = [ ... ]), not in a 'host,...' "
-		    "value", item);
+		perr_printf(err, "cpuid item '%.120s': a legacy leaf item "
+		    "belongs in the list form (cpuid = [ ... ]), not in a "
+		    "'host,...' value", item);
 		return -1;
 	}
 	if (strchr(item, ',') != NULL) {
@@ -128,8 +128,8 @@ int xl_cpuid_check_item(const char *item, struct perr *err)
 	rc = libxl_cpuid_parse_config(&list, item);
 	libxl_cpuid_dispose(&list);
 	if (rc != 0) {
-		perr_printf(err, "cpuid item '%.120s' refused by libxl: %s", item,
-		    libxl_reason(rc));
+		perr_printf(err, "cpuid item '%.120s' refused by libxl: %s",
+		    item, libxl_reason(rc));
 		return -1;
 	}
 	return 0;
@@ -143,8 +143,8 @@ int xl_cpuid_check_list_item(const char *item, struct perr *err)
 	rc = libxl_cpuid_parse_config_xend(&list, item);
 	libxl_cpuid_dispose(&list);
 	if (rc != 0) {
-		perr_printf(err, "cpuid item '%.120s' refused by libxl: %s", item,
-		    xend_reason(rc));
+		perr_printf(err, "cpuid item '%.120s' refused by libxl: %s",
+		    item, xend_reason(rc));
 		return -1;
 	}
 	return 0;
@@ -357,8 +357,8 @@ static int xleaf_set(struct xleaf *v, size_t *n, int f, char c,
 	struct xleaf *l;
 
 	if (w->src != HM_SRC_CPUID) {
-		perr_printf(err, "feature '%s' is an msr bit: the installed libxl "
-		    "has no name for it and the legacy form has no msrs",
+		perr_printf(err, "feature '%s' is an msr bit: the installed "
+		    "libxl has no name for it and the legacy form has no msrs",
 		    hm_features[f].name);
 		return -1;
 	}
@@ -398,9 +398,9 @@ static char *render_legacy(const struct fset *hide, const char *extra,
 			    strchr("01xks", eq[1]) == NULL) {
 				if (eq != NULL)
 					*eq = '=';
-				perr_printf(err, "cpuid item '%.120s' cannot go into "
-				    "the legacy form (feature=0|1|x|k|s only)",
-				    tok);
+				perr_printf(err, "cpuid item '%.120s' cannot "
+				    "go into the legacy form "
+				    "(feature=0|1|x|k|s only)", tok);
 				goto fail;
 			}
 			if (xleaf_set(v, &n, f, eq[1], err) < 0)
@@ -477,9 +477,9 @@ char *xl_cpuid_render(const struct fset *hide, const char *extra,
 			if (strcmp(tok, "host") == 0)
 				continue;
 			if (is_xend_item(tok)) {
-				perr_printf(err, "cpuid item '%.120s': a legacy "
-				    "leaf item cannot join a 'host,...' value",
-				    tok);
+				perr_printf(err, "cpuid item '%.120s': a "
+				    "legacy leaf item cannot join a 'host,...' "
+				    "value", tok);
 				goto fail;
 			}
 			if (xl_cpuid_check_item(tok, err) < 0)

@@ -219,8 +219,8 @@ static int verify(const char *old, size_t oldlen, const char *new,
 	}
 	b = parse_xlu(new, newlen, "new", &why);
 	if (b == NULL) {
-		perr_printf(err, "the result would not parse with libxlutil: %s",
-		    complaint(why, "new", line, sizeof(line)));
+		perr_printf(err, "the result would not parse with libxlutil: "
+		    "%s", complaint(why, "new", line, sizeof(line)));
 		goto out;
 	}
 	if (xlconf_scan(old, oldlen, &so, err) < 0 ||
@@ -240,12 +240,14 @@ static int verify(const char *old, size_t oldlen, const char *new,
 	for (i = 0; i < sn.n; i++)
 		if (strcmp(sn.v[i].key, key) != 0 &&
 		    xlconf_find(&so, sn.v[i].key) == NULL) {
-			perr_printf(err, "the edit would add key '%s'", sn.v[i].key);
+			perr_printf(err, "the edit would add key '%s'",
+			    sn.v[i].key);
 			goto out;
 		}
 	if (want == NULL ? canon_key(b, key, &vb) == 0 :
 	    canon_key(b, key, &vb) < 0 || strcmp(vb.s, want) != 0) {
-		perr_printf(err, "the result would not read back as the value given");
+		perr_printf(err, "the result would not read back as the "
+		    "value given");
 		goto out;
 	}
 	if (check_cpuid(b, err) < 0)

@@ -285,7 +285,8 @@ int main(int argc, char *argv[])
 			/*
 			 * 5x fewer than n+1 is a target for k <= 4; where even
 			 * the entropy of the needed set (plus the unmasked
-			 * trial) is above (n+1)/5, no search can meet it: say so.
+			 * trial) is above (n+1)/5, no search can meet it: say
+			 * so.
 			 */
 			h = entropy(cands, n, k);
 			if (k <= 4)
