@@ -446,6 +446,9 @@ static json_t *evidence(const struct run *run, const struct fset *fixed,
 			if (e->fail >= 0)
 				json_object_set_new(o, "fail",
 				    json_integer(e->fail));
+			else
+				json_object_set_new(o, "fails_on",
+				    json_true());
 			if (e->pass >= 0 && e->via < 0)
 				json_object_set_new(o, "pass",
 				    json_integer(e->pass));
@@ -594,11 +597,12 @@ static void report_costs(const struct run *run)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: featmin [-av] [-p policy] [-j journal] "
-	    "[-r retries] [-t seconds]\n"
-	    "               [-e item[,item...]] [-k feature[,feature...]] "
-	    "[-o json|names|xl]\n"
-	    "               [--verify] -- command [argument ...]\n");
+	fprintf(stderr, "usage: featmin [-av] [-p policy] [-f policy] "
+	    "[-j journal] [-r retries]\n"
+	    "               [-t seconds] [-e item[,item...]] "
+	    "[-k feature[,feature...]]\n"
+	    "               [-o json|names|xl] [--verify] -- command "
+	    "[argument ...]\n");
 	exit(2);
 }
 
@@ -619,6 +623,7 @@ int main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "all", no_argument, NULL, 'a' },
 		{ "extra", required_argument, NULL, 'e' },
+		{ "fails-on", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "journal", required_argument, NULL, 'j' },
 		{ "keep", required_argument, NULL, 'k' },
@@ -636,18 +641,18 @@ int main(int argc, char *argv[])
 	struct drive_stats st = { 0 };
 	struct sigaction sa;
 	struct fset policy, fixed = { { 0 } }, keep = { { 0 } };
-	struct fset hidden = { { 0 } }, cand, hide;
+	struct fset hidden = { { 0 } }, cand, hide, fails = { { 0 } };
 	struct perr err;
 	enum output out = OUT_JSON;
 	enum drive_result dr;
-	const char *ppath = NULL, *jpath = NULL;
+	const char *ppath = NULL, *jpath = NULL, *fpath = NULL;
 	int c, retries = 3, id, rc = 0;
 	bool all = false, verify = false, verified = false;
 
 	progname = "featmin";
 	memset(&run, 0, sizeof(run));
 	journal_memory(&run.j);
-	while ((c = getopt_long(argc, argv, "+ae:hj:k:o:p:r:t:v", longopts,
+	while ((c = getopt_long(argc, argv, "+ae:f:hj:k:o:p:r:t:v", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'a':
@@ -655,6 +660,9 @@ int main(int argc, char *argv[])
 			break;
 		case 'e':
 			add_items(&run.extra, &hidden, optarg);
+			break;
+		case 'f':
+			fpath = optarg;
 			break;
 		case 'j':
 			jpath = optarg;
@@ -716,11 +724,25 @@ int main(int argc, char *argv[])
 	fs_close_needed(&fixed);
 	fs_and(&fixed, &fixed, &policy);
 	search_candidates(&policy, &fixed, &hidden, &cand);
+	if (fpath != NULL) {
+		/* Hiding what the failing guest lacks fails: one is needed. */
+		struct fset there;
+
+		load_policy(fpath, &there);
+		fs_andnot(&fails, &cand, &there);
+		fs_close_hidden(&fails);
+		fs_and(&fails, &fails, &cand);
+		if (fs_empty(&fails))
+			die("'%s' has every candidate feature: a workload that "
+			    "fails there fails for something else", fpath);
+	} else if (ppath == NULL && run.j.has_head)
+		fails = run.j.head.fails;
 
 	head.policy = policy;
 	head.fixed = fixed;
 	head.cand = cand;
 	head.extra = run.extra;
+	head.fails = fails;
 	if (journal_start(&run.j, &head, &err) < 0)
 		die("%s", err.msg);
 	if (run.j.nr_recs > 0)
@@ -728,6 +750,10 @@ int main(int argc, char *argv[])
 		    "record\n", progname, jpath, run.j.nr_recs);
 	fprintf(stderr, "%s: %d candidate features, %d kept fixed\n", progname,
 	    fs_count(&cand), fs_count(&fixed));
+	if (!fs_empty(&fails))
+		fprintf(stderr, "%s: the workload is known to fail without "
+		    "%d of them (-f): one of those is needed, and they are "
+		    "searched first\n", progname, fs_count(&fails));
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
@@ -738,6 +764,7 @@ int main(int argc, char *argv[])
 
 	run.t0 = now();
 	search_init(&run.s, &cand);
+	search_given_fail(&run.s, &fails);
 	dr = search_drive(&run.s, &ops, &run, retries, &st);
 	if (dr == D_DONE && verify) {
 		bool pass;

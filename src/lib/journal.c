@@ -90,6 +90,11 @@ static int parse_head(json_t *o, struct journal_head *h)
 	    head_field(o, "fixed", &h->fixed) < 0 ||
 	    head_field(o, "candidates", &h->cand) < 0)
 		return -1;
+	/* "fails" came with featmin -f; a journal without it has none. */
+	memset(&h->fails, 0, sizeof(h->fails));
+	if (json_object_get(o, "fails") != NULL &&
+	    head_field(o, "fails", &h->fails) < 0)
+		return -1;
 	extra = json_object_get(o, "extra");
 	if (json_is_string(extra))
 		h->extra = estrdup(json_string_value(extra));
@@ -353,17 +358,18 @@ static void sync_dir(const char *path)
 int journal_start(struct journal *j, const struct journal_head *head,
 		  struct perr *err)
 {
-	char hex[3][HM_NR_WORDS * 9 + 1];
+	char hex[4][HM_NR_WORDS * 9 + 1];
 	json_t *o;
 
 	if (j->has_head) {
 		const char *a = j->head.extra ? j->head.extra : "";
 		const char *b = head->extra ? head->extra : "";
 
-		if (!fs_equal(&j->head.cand, &head->cand) || strcmp(a, b)) {
+		if (!fs_equal(&j->head.cand, &head->cand) || strcmp(a, b) ||
+		    !fs_equal(&j->head.fails, &head->fails)) {
 			perr_printf(err, "journal '%s' belongs to another "
-			    "search (other candidates or -e items): use "
-			    "another journal", j->path);
+			    "search (other candidates, -e items or -f "
+			    "policy): use another journal", j->path);
 			return -1;
 		}
 		return 0;
@@ -381,6 +387,10 @@ int journal_start(struct journal *j, const struct journal_head *head,
 	    "extra", head->extra);
 	if (o == NULL)
 		die("out of memory");
+	if (!fs_empty(&head->fails)) {
+		fset_hex(&head->fails, hex[3], sizeof(hex[3]));
+		json_object_set_new(o, "fails", json_string(hex[3]));
+	}
 	if (put_json(j, o, err) < 0)
 		return -1;
 	if (j->fd >= 0)
@@ -389,6 +399,7 @@ int journal_start(struct journal *j, const struct journal_head *head,
 	j->head.policy = head->policy;
 	j->head.fixed = head->fixed;
 	j->head.cand = head->cand;
+	j->head.fails = head->fails;
 	j->head.extra = head->extra ? estrdup(head->extra) : NULL;
 	return 0;
 }

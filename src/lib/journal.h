@@ -26,6 +26,7 @@ struct journal_head {
 	struct fset fixed;	/* never hidden */
 	struct fset cand;	/* what the search may hide */
 	char *extra;		/* owned: items every cpuid= line carries, or NULL */
+	struct fset fails;	/* featmin -f: hiding these is known to fail */
 };
 
 struct metric {

@@ -83,6 +83,27 @@ void search_init(struct search *s, const struct fset *cand)
 	s->hi_trial = -1;
 }
 
+void search_given_fail(struct search *s, const struct fset *hide)
+{
+	struct fset g = *hide;
+	int rest[HM_NR_FEATURES], i, j = 0, r = 0;
+
+	fs_close_hidden(&g);
+	fs_and(&g, &g, &s->cand);
+	/*
+	 * The features of G first, each part in the order it had: a prefix
+	 * stays closed under dependents, as G is.
+	 */
+	for (i = 0; i < s->nr_unknown; i++) {
+		if (fs_has(&g, s->order[i]))
+			s->order[j++] = s->order[i];
+		else
+			rest[r++] = s->order[i];
+	}
+	memcpy(s->order + j, rest, (size_t)r * sizeof(rest[0]));
+	s->given = j;
+}
+
 /* The needed features the pinned ones bring still unknown, estimated. */
 static double estimate_needed(const struct search *s)
 {
@@ -92,9 +113,13 @@ static double estimate_needed(const struct search *s)
 	    (s->resolved + SETTLE_PRIOR * s->nr_cand);
 }
 
+static void failing_prefix(struct search *s);
+
 /*
  * Pick the next group: Hwang's generalised binary splitting, with the
  * group not rounded down to a power of two but scaled by GROUP_SCALE.
+ * A group that holds all that is left of a given failure (nothing found
+ * yet) would fail: its answer is known, and the bisection starts there.
  */
 static void next_group(struct search *s)
 {
@@ -116,6 +141,11 @@ static void next_group(struct search *s)
 		s->group = g < 1.0 ? 1 : g > m ? m : (int)g;
 	}
 	s->state = S_GROUP;
+	if (s->given > 0 && s->group >= s->given) {
+		s->hi_trial = -1;
+		s->hi = s->given;
+		failing_prefix(s);
+	}
 }
 
 /* Remove the first N unknown candidates: none of them is needed. */
@@ -129,6 +159,7 @@ static void clear_prefix(struct search *s, int n)
 	    (size_t)(s->nr_unknown - n) * sizeof(s->order[0]));
 	s->nr_unknown -= n;
 	s->resolved += n;
+	s->given = s->given > n ? s->given - n : 0;
 }
 
 /* The first unknown candidate is needed, and so are its prerequisites. */
@@ -158,6 +189,7 @@ static void pin_first(struct search *s)
 	s->nr_unknown = j;
 	s->found++;
 	s->resolved++;
+	s->given = 0;	/* what the given failure says is now known */
 }
 
 static void prefix_mask(const struct search *s, int n, struct fset *hide_r)
@@ -170,6 +202,21 @@ static void prefix_mask(const struct search *s, int n, struct fset *hide_r)
 	/* A no-op when the order is right; it keeps the contract if not. */
 	fs_close_hidden(hide_r);
 	fs_and(hide_r, hide_r, &s->cand);
+}
+
+/*
+ * Prefix(0) passes (it is what is cleared) and prefix(hi) fails: pin the
+ * first candidate when hi is 1, else cut the prefix in halves.
+ */
+static void failing_prefix(struct search *s)
+{
+	if (s->hi == 1) {
+		pin_first(s);
+		next_group(s);
+		return;
+	}
+	s->state = S_BISECT;
+	s->probe = s->hi / 2;
 }
 
 int search_next(struct search *s, struct fset *hide_r)
@@ -227,14 +274,7 @@ void search_answer(struct search *s, bool pass, int id)
 	case S_UNMASKED_FAILS:
 		return;
 	}
-	/* prefix(0) passes (it is what is cleared) and prefix(hi) fails. */
-	if (s->hi == 1) {
-		pin_first(s);
-		next_group(s);
-		return;
-	}
-	s->state = S_BISECT;
-	s->probe = s->hi / 2;
+	failing_prefix(s);
 }
 
 bool search_failed_unmasked(const struct search *s)

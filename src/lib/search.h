@@ -15,7 +15,9 @@
  * that passes is cleared at once; a group that fails is cut in halves until
  * one needed feature is pinned, and that feature's prerequisites become
  * needed without a trial of their own.  With n candidates of which k are
- * needed it takes about log2 C(n,k) + k trials.
+ * needed it takes about log2 C(n,k) + k trials.  Told that hiding some
+ * set fails (search_given_fail: the workload broke on a host without it),
+ * the search starts there and does not ask what it was told.
  *
  * The search is a state machine with no randomness: the same answers give
  * the same questions, which is what lets a journal replay a run.
@@ -55,6 +57,7 @@ struct search {
 	int last_pass;		/* trial id of the latest passing trial */
 
 	/* What the estimate of needed features still unknown is built on. */
+	int given;		/* search_given_fail: a prefix known to fail */
 	int found;		/* needed features pinned by bisection */
 	int resolved;		/* candidates settled by a trial */
 	int trials;		/* answers taken */
@@ -67,6 +70,16 @@ struct search {
  * is not one).  The first question is the empty mask (nothing hidden).
  */
 void search_init(struct search *s, const struct fset *cand);
+
+/*
+ * search_given_fail: take it as shown, without a trial, that hiding HIDE
+ * fails: the workload is known to fail on a guest without these features
+ * (featmin -f), so one of them is needed.  HIDE is taken within the
+ * candidates, closed under dependents, and searched first.  Call it after
+ * search_init, before the first answer; an empty HIDE changes nothing.
+ * A feature pinned on this word alone has no failing trial in its evidence.
+ */
+void search_given_fail(struct search *s, const struct fset *hide);
 
 /*
  * search_next: the next question.  Returns 1 and fills *hide_r with the

@@ -15,9 +15,12 @@
  * One line per (policy, k) on stdout, then how many rows meet each target.
  * H is the exact entropy of the row's needed set (k <= 4): with it, a row
  * is called 5x-impossible only when no search could meet the 5x target.
- * For each k = 1 row that misses it, a last line gives the least mean any
- * search could take there, in a model without dependencies, if it spent
- * no more trials than this one on a workload that needs nothing.
+ * Each row also gives the mean with -f's knowledge (f:mean): the search
+ * is told that hiding every candidate fails, the least featmin -f can be
+ * told (a host B with none of them).  For each k = 1 row that misses 5x,
+ * a last line gives the least mean any search could take there, in a model
+ * without dependencies: with nothing known, if it spent no more trials
+ * than this one on a workload that needs nothing; and with -f.
  * Exit 1 when an answer was wrong, 2 on a usage or input error; a missed
  * target is a figure to read, not a failure.
  */
@@ -179,8 +182,12 @@ static double k1_e[K1_MAX + 1][K1_MAX + 1][2];
 
 static void k1_table(void)
 {
+	static bool done;
 	int s, u, a, fl;
 
+	if (done)
+		return;
+	done = true;
 	for (s = 1; s <= K1_MAX; s++)
 		for (fl = 1; fl >= 0; fl--)
 			for (u = 0; u + s <= K1_MAX; u++) {
@@ -208,18 +215,23 @@ static void k1_table(void)
 			}
 }
 
+/* The same, for a search told that one candidate is needed (featmin -f). */
+static double k1_least_known(int n)
+{
+	if (n > K1_MAX || n < 1)
+		return -1.0;
+	k1_table();
+	return 1.0 + k1_e[n][0][1];
+}
+
 static double k1_least(int n, int t)
 {
 	static double g[K1_MAX + 1][K1_MAX + 1];
-	static bool done;
 	int m, i, a;
 
 	if (n > K1_MAX || n < 1 || t < 1)
 		return -1.0;
-	if (!done) {
-		k1_table();
-		done = true;
-	}
+	k1_table();
 	if (t > n)
 		t = n;
 	/* g[m][i]: summed over the m not yet cleared, trials from here. */
@@ -286,8 +298,41 @@ static int nothing_needed(const struct fset *cand)
 struct miss1 {
 	const char *name;
 	int n, none;
-	double mean, least;
+	double mean, least, fmean, fleast;
 };
+
+/*
+ * One simulated search for SIM's needed set, whose answer must be WANT;
+ * GIVEN: told, as featmin -f is, that hiding every candidate fails (the
+ * least -f can say).  Returns the attempts, retries included, negated
+ * when the answer is wrong; *ST gets the counts.
+ */
+static int one_search(const struct fset *cand, struct sim *sim, bool given,
+		      const struct fset *want, struct drive_stats *st)
+{
+	struct search s;
+	bool ok;
+
+	sim->calls = 0;
+	memset(st, 0, sizeof(*st));
+	search_init(&s, cand);
+	if (given)
+		search_given_fail(&s, cand);
+	ok = search_drive(&s, &(struct trial_ops){ sim_run, NULL, NULL }, sim,
+	    3, st) == D_DONE && fs_equal(search_needed(&s), want);
+	return ok ? st->attempts : -st->attempts;
+}
+
+/*
+ * 5x fewer than n+1 is a target for k <= 4; where even the entropy of the
+ * needed set (plus the unmasked trial) is above (n+1)/5, no search can
+ * meet it: say so.
+ */
+static const char *five_x(double mean, int n, double h)
+{
+	return mean * 5 <= n + 1 ? "ok" : h + 1 > (n + 1) / 5.0 ?
+	    "impossible" : "MISSED";
+}
 
 static void usage(void)
 {
@@ -301,7 +346,7 @@ int main(int argc, char *argv[])
 	struct fset host, cand;
 	int c, i, a, sets = 100, bad = 0, cands[HM_NR_FEATURES];
 	int rows = 0, met = 0, rows5 = 0, met5 = 0, imp5 = 0, nr_miss1 = 0;
-	int nr_over1 = 0;
+	int fmet = 0, fmet5 = 0;
 	struct miss1 miss1[64];
 	unsigned long long seed = 1;
 	char *end;
@@ -328,9 +373,10 @@ int main(int argc, char *argv[])
 	/* Two answers worked by hand: the table must give them. */
 	if (k1_least(2, 1) != 3.5 || k1_least(2, 2) != 3.0)
 		die("k1_least: wrong on two candidates");
-	printf("%-32s %3s %3s %6s %4s %4s %6s %6s %6s %6s %6s %4s %5s %s\n",
-	    "policy", "n", "k", "mean", "max", "n+1", "log2C", "target",
-	    "x-fewer", "H", "125:mean", "max", "retry", "verdict");
+	printf("%-32s %3s %3s %6s %4s %4s %6s %6s %6s %6s %6s %4s %5s %6s "
+	    "%s\n", "policy", "n", "k", "mean", "max", "n+1", "log2C",
+	    "target", "x-fewer", "H", "125:mean", "max", "retry", "f:mean",
+	    "verdict");
 	for (a = optind; a < argc; a++) {
 		const char *name = strrchr(argv[a], '/') ?
 		    strrchr(argv[a], '/') + 1 : argv[a];
@@ -343,11 +389,11 @@ int main(int argc, char *argv[])
 				cands[n++] = i;
 		none = nothing_needed(&cand);
 		for (i = 0; i < (int)(sizeof(ks) / sizeof(ks[0])); i++) {
-			int k = ks[i], set, max = 0, fmax = 0, retries = 0;
-			long sum = 0, fsum = 0;
-			double l2, mean, fmean, target, h;
-			bool ok = true;
-			const char *five = "-";
+			int k = ks[i], set, v, got, max[3] = { 0 };
+			int retries = 0;
+			long sum[3] = { 0 };
+			double l2, mean[3], target, h;
+			const char *five = "-", *ffive = "-";
 
 			if (k > n)
 				continue;
@@ -355,108 +401,96 @@ int main(int argc, char *argv[])
 			    (unsigned)a * 1000u;
 			for (set = 0; set < sets; set++) {
 				struct sim sim = { { { 0 } }, 0, 0 };
-				struct drive_stats st = { 0 };
-				struct search s;
+				struct drive_stats st;
 				struct fset want;
-				int got;
 
 				while (fs_count(&sim.needed) < k)
 					fs_set(&sim.needed, cands[rng((unsigned)n)]);
 				want = sim.needed;
 				fs_close_needed(&want);
 				fs_and(&want, &want, &cand);
-				for (sim.flaky = 0; sim.flaky <= 7; sim.flaky += 7) {
-					sim.calls = 0;
-					memset(&st, 0, sizeof(st));
-					search_init(&s, &cand);
-					if (search_drive(&s, &(struct trial_ops){
-					    sim_run, NULL, NULL }, &sim, 3,
-					    &st) != D_DONE ||
-					    !fs_equal(search_needed(&s), &want)) {
-						fprintf(stderr, "%s k=%d set %d: "
-						    "wrong answer\n", name, k,
-						    set);
-						ok = false;
+				for (v = 0; v < 3; v++) {
+					sim.flaky = v == 1 ? 7 : 0;
+					got = one_search(&cand, &sim, v == 2,
+					    &want, &st);
+					if (got < 0) {
+						fprintf(stderr, "%s k=%d set "
+						    "%d: wrong answer\n", name,
+						    k, set);
+						bad = 1;
+						got = -got;
 					}
-					got = st.attempts;
-					if (sim.flaky) {
-						fsum += got;
-						fmax = got > fmax ? got : fmax;
+					sum[v] += got;
+					max[v] = got > max[v] ? got : max[v];
+					if (v == 1)
 						retries += st.unknown;
-					} else {
-						sum += got;
-						max = got > max ? got : max;
-					}
 				}
 			}
-			mean = (double)sum / sets;
-			fmean = (double)fsum / sets;
+			for (v = 0; v < 3; v++)
+				mean[v] = (double)sum[v] / sets;
 			l2 = log2(choose(n, k));
 			target = l2 + k + 2;
 			rows++;
-			met += mean <= target + 1e-9;
-			/*
-			 * 5x fewer than n+1 is a target for k <= 4; where even
-			 * the entropy of the needed set (plus the unmasked
-			 * trial) is above (n+1)/5, no search can meet it: say
-			 * so.
-			 */
+			met += mean[0] <= target + 1e-9;
+			fmet += mean[2] <= target + 1e-9;
 			h = entropy(cands, n, k);
-			if (k <= 4)
-				five = mean * 5 <= n + 1 ? "5x-ok" :
-				    h + 1 > (n + 1) / 5.0 ? "5x-impossible" :
-				    "5x-MISSED";
-			if (k == 1 && strcmp(five, "5x-MISSED") == 0 &&
-			    nr_miss1 < 64) {
+			if (k <= 4) {
+				five = five_x(mean[0], n, h);
+				ffive = five_x(mean[2], n, h);
+				rows5++;
+				met5 += strcmp(five, "ok") == 0;
+				fmet5 += strcmp(ffive, "ok") == 0;
+				imp5 += strcmp(five, "impossible") == 0;
+			}
+			if (k == 1 && nr_miss1 < 64 &&
+			    (strcmp(five, "MISSED") == 0 ||
+			    strcmp(ffive, "MISSED") == 0)) {
 				struct miss1 *m = &miss1[nr_miss1++];
 
 				m->name = name;
 				m->n = n;
 				m->none = none;
-				m->mean = mean;
+				m->mean = mean[0];
+				m->fmean = mean[2];
 				m->least = k1_least(n, none - 1);
-				nr_over1 += m->least > (n + 1) / 5.0;
-			}
-			if (k <= 4) {
-				rows5++;
-				met5 += strcmp(five, "5x-ok") == 0;
-				imp5 += strcmp(five, "5x-impossible") == 0;
+				m->fleast = k1_least_known(n);
 			}
 			printf("%-32s %3d %3d %6.1f %4d %4d %6.1f %6.1f %6.1f ",
-			    name, n, k, mean, max, n + 1, l2, target,
-			    (n + 1) / mean);
+			    name, n, k, mean[0], max[0], n + 1, l2, target,
+			    (n + 1) / mean[0]);
 			if (h >= 0)
 				printf("%6.1f ", h);
 			else
 				printf("%6s ", "-");
-			printf("%6.1f %4d %5.1f %s %s\n", fmean, fmax,
-			    (double)retries / sets, mean <= target + 1e-9 ?
-			    "ok" : "MISSED", five);
-			bad |= !ok;
+			printf("%6.1f %4d %5.1f %6.1f %s", mean[1], max[1],
+			    (double)retries / sets, mean[2],
+			    mean[0] <= target + 1e-9 ? "ok" : "MISSED");
+			if (k <= 4)
+				printf(" 5x-%s f:5x-%s", five, ffive);
+			printf("\n");
 		}
 	}
-	printf("mean <= log2 C(n,k) + k + 2: %d of %d rows\n", met, rows);
+	printf("mean <= log2 C(n,k) + k + 2: %d of %d rows; with -f: %d\n",
+	    met, rows, fmet);
 	printf("5x fewer than n+1 for k <= 4: %d of %d rows; %d more cannot "
-	    "be (H + 1 > (n+1)/5)\n", met5, rows5, imp5);
+	    "be (H + 1 > (n+1)/5); with -f: %d\n", met5, rows5, imp5,
+	    fmet5);
 	/*
-	 * Where k = 1 misses, how close any search could come, and how many
-	 * trials this one spends on a workload that needs nothing: the one
-	 * trade-off the figure depends on.
+	 * Where k = 1 misses, how close any search could come: with nothing
+	 * known, if it settles "nothing needed" in as few trials as this one;
+	 * with -f, knowing that one is needed.
 	 */
 	if (nr_miss1 > 0)
-		printf("k = 1 rows missed: %d; the least any search could take "
-		    "that settles nothing needed in as few trials (no "
-		    "dependencies) is above (n+1)/5 in %d:\n", nr_miss1,
-		    nr_over1);
+		printf("k = 1 rows missed, beside the least any search could "
+		    "take (exact, without dependencies):\n");
 	for (i = 0; i < nr_miss1; i++)
-		if (miss1[i].least >= 0)
-				printf("  %s n=%d: mean %.2f, (n+1)/5 %.1f, least "
-			    "%.2f with nothing needed in %d trials\n",
-			    miss1[i].name, miss1[i].n, miss1[i].mean,
-			    (miss1[i].n + 1) / 5.0, miss1[i].least,
-			    miss1[i].none);
+		printf("  %s n=%d, (n+1)/5 = %.1f: mean %.2f, least %.2f with "
+		    "nothing needed in %d trials; -f: mean %.2f, least %.2f\n",
+		    miss1[i].name, miss1[i].n, (miss1[i].n + 1) / 5.0,
+		    miss1[i].mean, miss1[i].least, miss1[i].none,
+		    miss1[i].fmean, miss1[i].fleast);
 	printf("answers: %s\n", bad ? "SOME WRONG" : "all exact, with and "
-	    "without 125s");
+	    "without 125s, with and without -f");
 	fshut(stdout, "<stdout>");
 	return bad;
 }

@@ -124,6 +124,50 @@ test_trial_count() {
 	fi
 }
 
+# -f: a guest without some candidates is known to fail, so one of them is
+# needed; the search starts there and skips the trial that would show it.
+test_fails_on() {
+	local with
+	local without
+	"$featdump" -f "$lab_a" -o names | grep -vx -e popcnt -e avx2 |
+		jq -R . | jq -s '{format: "hetmig-policy/1", features: .}' \
+		>"$tmp/host-b.json"
+	needed popcnt -f "$tmp/host-b.json"
+	expect "-f: needs {popcnt}" "popcnt" "$got"
+	expect_grep "-f: what it is told" 'known to fail without 2 of them' \
+		"$tmp/needed.err"
+	rm -f "$tmp/j" "$tmp/j0"
+	NEEDS=popcnt "$featmin" -p "$lab_a" -j "$tmp/j0" -e rdtscp=0 -- \
+		"$tmp/sim" >/dev/null 2>&1
+	NEEDS=popcnt "$featmin" -p "$lab_a" -f "$tmp/host-b.json" -j "$tmp/j" \
+		-e rdtscp=0 -- "$tmp/sim" >/dev/null 2>&1
+	without=$(grep -c '"kind":"search"' "$tmp/j0")
+	with=$(grep -c '"kind":"search"' "$tmp/j")
+	if [ "$with" -lt "$without" ]; then ok; else
+		not_ok "-f: $with trials, not fewer than $without without it"
+	fi
+	expect "-f: the journal keeps the failure" "true false" "$(
+		head -n 1 "$tmp/j" | jq '.fails != null') $(
+		head -n 1 "$tmp/j0" | jq '.fails != null')"
+	NEEDS=popcnt "$featmin" -j "$tmp/j" -- "$tmp/sim" >/dev/null 2>"$tmp/err"
+	expect_grep "-f: resumed with -j alone" "0 trials run, $with from the journal" \
+		"$tmp/err"
+	expect_rc "-f: the journal of another search" 2 env NEEDS=popcnt \
+		"$featmin" -p "$lab_a" -j "$tmp/j" -e rdtscp=0 -- "$tmp/sim"
+	expect_grep "-f: another search: message" "or -f policy" "$tmp/err"
+	# B lacks avx2 alone: avx2 is needed on -f's word, no trial failed.
+	"$featdump" -f "$lab_a" -o names | grep -vx avx2 | jq -R . |
+		jq -s '{format: "hetmig-policy/1", features: .}' >"$tmp/no-avx2.json"
+	NEEDS=avx2 "$featmin" -p "$lab_a" -f "$tmp/no-avx2.json" -e rdtscp=0 \
+		-- "$tmp/sim" >"$tmp/json" 2>/dev/null
+	expect "-f: avx2 needed on its word" "true null" \
+		"$(jq -r '.evidence.avx2 | "\(.fails_on) \(.fail)"' "$tmp/json")"
+	expect_rc "-f: a policy with every candidate" 2 "$featmin" -p "$lab_a" \
+		-f "$lab_a" -- "$tmp/sim"
+	expect_grep "-f: every candidate: message" "has every candidate feature" \
+		"$tmp/err"
+}
+
 test_outputs() {
 	NEEDS="avx2 popcnt" "$featmin" -p "$lab_a" -e rdtscp=0 -- "$tmp/sim" \
 		>"$tmp/json" 2>"$tmp/err"
@@ -537,6 +581,7 @@ main() {
 	test_resume
 	test_timeout_and_signals
 	test_usage
+	test_fails_on
 	test_trial_sh
 	test_trial_sh_signal
 	test_vm_sh

@@ -276,6 +276,82 @@ static void test_random(const char *name, const struct fset *policy)
 	}
 }
 
+/* Run a simulated search that is told hiding GIVEN fails. */
+static int simulate_given(const struct fset *cand, const struct fset *given,
+			  const struct fset *needed, struct search *s)
+{
+	struct drive_stats st = { 0 };
+	struct sim sim;
+
+	memset(&sim, 0, sizeof(sim));
+	sim.needed = *needed;
+	sim.cand = cand;
+	sim.closed = true;
+	search_init(s, cand);
+	search_given_fail(s, given);
+	check(search_drive(s, &sim_ops, &sim, 3, &st) == D_DONE, "drive");
+	check(sim.closed, "a mask was not closed under dependents");
+	return st.attempts;
+}
+
+/*
+ * featmin -f: a failure known without a trial.  The answers stay exact,
+ * the trials are fewer, and a feature pinned on that word alone has no
+ * failing trial in its evidence.
+ */
+static void test_given(void)
+{
+	struct fset policy = names(lab_a, sizeof(lab_a) / sizeof(lab_a[0]));
+	struct fset cand, need, want, none = { { 0 } }, g;
+	struct search s;
+	struct sim sim;
+	int cands[HM_NR_FEATURES], n = 0, f, set, wrong = 0;
+	int popcnt = feat_lookup("popcnt");
+	long with = 0, without = 0;
+
+	guest_cand(&policy, &cand);
+	for (f = 0; f < HM_NR_FEATURES; f++)
+		if (fs_has(&cand, f))
+			cands[n++] = f;
+	srand(11);
+	for (set = 0; set < 200; set++) {
+		memset(&need, 0, sizeof(need));
+		while (fs_count(&need) < 1 + set % 3)
+			fs_set(&need, cands[rand() % n]);
+		want = need;
+		fs_close_needed(&want);
+		fs_and(&want, &want, &cand);
+		with += simulate_given(&cand, &cand, &need, &s);
+		wrong += !fs_equal(search_needed(&s), &want);
+		without += simulate(&cand, &need, &s, &sim);
+	}
+	check(wrong == 0, "given: %d wrong answers", wrong);
+	check(with < without, "given: %ld trials, not fewer than %ld", with,
+	    without);
+
+	/* Host B lacks popcnt alone, and popcnt is what is needed. */
+	g = split("popcnt");
+	need = g;
+	simulate_given(&cand, &g, &need, &s);
+	expect(&cand, search_needed(&s), "popcnt", "given popcnt");
+	check(s.ev[popcnt].fail < 0 && s.ev[popcnt].via < 0,
+	    "popcnt is needed on the given word: evidence %d/%d",
+	    s.ev[popcnt].fail, s.ev[popcnt].via);
+
+	/* B lacks avx2 and popcnt; the workload needs avx2 and sse4-2. */
+	g = split("avx2 popcnt");
+	need = split("avx2 sse4-2");
+	simulate_given(&cand, &g, &need, &s);
+	expect(&cand, search_needed(&s), "avx2 avx xsave sse4-2 sse4-1 "
+	    "ssse3 sse3", "given avx2 popcnt");
+
+	/* An empty failure changes nothing. */
+	need = split("popcnt");
+	n = simulate(&cand, &need, &s, &sim);
+	check(simulate_given(&cand, &none, &need, &s) == n,
+	    "an empty given failure changed the trials");
+}
+
 static void test_unmasked_fails(void)
 {
 	struct fset policy = names(lab_a, sizeof(lab_a) / sizeof(lab_a[0]));
@@ -511,6 +587,21 @@ static void test_journal(void)
 	    "three records after the repair");
 	journal_close(&j);
 
+	/* The -f policy's failure belongs to the search, and stays. */
+	unlink(path);
+	head.extra = NULL;
+	head.fails = split("avx2");
+	check(journal_open(&j, path, &err) == 0, "open: %s", err.msg);
+	check(journal_start(&j, &head, &err) == 0, "start with fails");
+	journal_close(&j);
+	check(journal_open(&j, path, &err) == 0 && j.has_head &&
+	    fs_equal(&j.head.fails, &head.fails), "fails reloaded");
+	memset(&head.fails, 0, sizeof(head.fails));
+	check(journal_start(&j, &head, &err) < 0 &&
+	    strstr(err.msg, "-f policy") != NULL,
+	    "a search without the failure is another search");
+	journal_close(&j);
+
 	fp = fopen(path, "w");
 	fputs("hello\n", fp);
 	fclose(fp);
@@ -533,6 +624,7 @@ int main(void)
 	test_candidates();
 	test_random("lab-a", &lab);
 	test_random("lab-a+avx512", &big);
+	test_given();
 	test_unmasked_fails();
 	test_unknown();
 	test_replay();
