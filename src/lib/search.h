@@ -55,9 +55,9 @@ struct search {
 	int probe;		/* the prefix length asked for */
 	int hi_trial;		/* trial id that showed prefix(hi) fails */
 	int last_pass;		/* trial id of the latest passing trial */
+	int given;		/* search_given_fail: prefix(given) would fail */
 
 	/* What the estimate of needed features still unknown is built on. */
-	int given;		/* search_given_fail: a prefix known to fail */
 	int found;		/* needed features pinned by bisection */
 	int resolved;		/* candidates settled by a trial */
 	int trials;		/* answers taken */

@@ -5,7 +5,10 @@
 #
 #   guest_cfg NAME RUN [CPUID] [MEMORY] [IMAGE]
 #                            write /etc/xen/NAME.cfg: a PVH guest of the lab
-#                            kernel that runs /lab/guest.d/RUN at boot
+#                            kernel that runs /lab/guest.d/RUN at boot;
+#                            CPUID "-": no cpuid= line (featmin's trials
+#                            give their own)
+#   tagged TAG                      copy stdin line by line, "[TAG] " first
 #   guest_start NAME [XL-ARGS...]   xl create, and stream its console
 #   wait_marker NAME REGEX SECONDS  wait for a console line (0 found, 1 not)
 #   guest_log NAME                  the console so far
@@ -34,6 +37,8 @@ guest_cfg() {
 	local cpuid=${3:-$LAB_BASE_CPUID}
 	local mem=${4:-256}
 	local image=${5:-/lab/guest.cpio.gz}
+	local line="cpuid = \"$cpuid\""
+	[ "$cpuid" != - ] || line="# no cpuid= line: each trial gives its own"
 	cat >"/etc/xen/$name.cfg" <<CFG
 # lab guest: runs /lab/guest.d/$run
 name = "$name"
@@ -43,10 +48,19 @@ ramdisk = "$image"
 extra = "console=hvc0 quiet hetmig.run=$run"
 memory = $mem
 vcpus = 1
-cpuid = "$cpuid"
+$line
 on_poweroff = "destroy"
 on_crash = "destroy"
 CFG
+}
+
+# tagged TAG: featmin's progress on the console as it comes, line by line
+# (busybox sed has no -u, and buffers into a pipe).
+tagged() {
+	local line
+	while IFS= read -r line; do
+		printf '[%s] %s\n' "$1" "$line"
+	done
 }
 
 guest_start() {

@@ -8,27 +8,10 @@
 # shellcheck source=../dom0/lib.sh
 . /lab/lib.sh
 
-prefix() {
-	local line
-	while IFS= read -r line; do
-		printf '[featmin] %s\n' "$line"
-	done
-}
-
 run=../../hetmig/bin/selftest
 want="bmi2 sse3 sse4-1 sse4-2 ssse3"
 
-cat >/etc/xen/st.cfg <<CFG
-name = "st"
-type = "pvh"
-kernel = "/lab/vmlinuz"
-ramdisk = "/lab/guest.cpio.gz"
-extra = "console=hvc0 quiet hetmig.run=$run"
-memory = 128
-vcpus = 1
-on_poweroff = "destroy"
-on_crash = "destroy"
-CFG
+guest_cfg st "$run" - 128
 
 # First the failure itself: the guest, nothing hidden, on B's CPU.
 /lab/remote "$LAB_PEER" "cat >/etc/xen/st.cfg" </etc/xen/st.cfg
@@ -44,7 +27,7 @@ featdump -s hvm-default -o json >/tmp/policy.json ||
 start=$SECONDS
 featmin -p /tmp/policy.json -f /tmp/b.json -j /tmp/fo.journal -e rdtscp=0 -t 300 \
 	-r 3 --verify -- /hetmig/scripts/trial.sh -c /etc/xen/st.cfg -b 120 -w 60 \
-	2>&1 >/tmp/fo.json | tee /tmp/fo.err | prefix
+	2>&1 >/tmp/fo.json | tee /tmp/fo.err | tagged featmin
 rc=${PIPESTATUS[0]}
 secs=$((SECONDS - start))
 check test "$rc" -eq 0 -- "featmin -f exits 0 (exit $rc)"

@@ -12,15 +12,6 @@
 # shellcheck source=../dom0/lib.sh
 . /lab/lib.sh
 
-# prefix: featmin's progress on the console as it comes, line by line
-# (busybox sed has no -u, and buffers into a pipe).
-prefix() {
-	local line
-	while IFS= read -r line; do
-		printf '[featmin] %s\n' "$line"
-	done
-}
-
 # The PostgreSQL guest image (see tests/lab/README.md): busybox, bash,
 # PostgreSQL 15 with its libraries and a postgres user, and hetmig's
 # scripts/ tree under /hetmig/scripts; its init runs /lab/guest.d/RUN.
@@ -28,17 +19,7 @@ image=/lab/guest-pg.cpio.gz
 run=../../hetmig/scripts/workloads/pgbench
 [ -e "$image" ] || { say "no PostgreSQL guest image '$image'"; exit 2; }
 
-cat >/etc/xen/pg.cfg <<CFG
-name = "pg"
-type = "pvh"
-kernel = "/lab/vmlinuz"
-ramdisk = "$image"
-extra = "console=hvc0 quiet hetmig.run=$run"
-memory = 512
-vcpus = 1
-on_poweroff = "destroy"
-on_crash = "destroy"
-CFG
+guest_cfg pg "$run" - 512 "$image"
 
 featdump -s hvm-default -o json >/tmp/policy.json ||
 	{ say "cannot read the hvm-default policy"; exit 2; }
@@ -46,7 +27,7 @@ featdump -s hvm-default -o json >/tmp/policy.json ||
 start=$SECONDS
 featmin -p /tmp/policy.json -j /tmp/pg.journal -e rdtscp=0 -t 600 -r 3 --verify \
 	-- /hetmig/scripts/trial.sh -c /etc/xen/pg.cfg -b 180 -w 300 \
-	2>&1 >/tmp/pg.json | tee /tmp/pg.err | prefix
+	2>&1 >/tmp/pg.json | tee /tmp/pg.err | tagged featmin
 rc=${PIPESTATUS[0]}
 secs=$((SECONDS - start))
 cands=$(sed -n 's/^featmin: \([0-9]*\) candidate features.*/\1/p' /tmp/pg.err)

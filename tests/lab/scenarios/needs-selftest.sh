@@ -8,32 +8,13 @@
 # shellcheck source=../dom0/lib.sh
 . /lab/lib.sh
 
-# prefix: featmin's progress on the console as it comes, line by line
-# (busybox sed has no -u, and buffers into a pipe).
-prefix() {
-	local line
-	while IFS= read -r line; do
-		printf '[featmin] %s\n' "$line"
-	done
-}
-
 # The guest runs selftest at boot.  /lab/guest.d holds the lab's boot
 # programs; selftest sits in /hetmig/bin of the guest image.
 run=../../hetmig/bin/selftest
 want="bmi2 sse3 sse4-1 sse4-2 ssse3"
 
 # No cpuid= line in the config: every trial gives its own.
-cat >/etc/xen/st.cfg <<CFG
-name = "st"
-type = "pvh"
-kernel = "/lab/vmlinuz"
-ramdisk = "/lab/guest.cpio.gz"
-extra = "console=hvc0 quiet hetmig.run=$run"
-memory = 128
-vcpus = 1
-on_poweroff = "destroy"
-on_crash = "destroy"
-CFG
+guest_cfg st "$run" - 128
 
 # What a PVH guest of this host sees: Xen's default HVM policy (the guest
 # powers off too soon after selftest for featdump -d).
@@ -43,7 +24,7 @@ featdump -s hvm-default -o json >/tmp/policy.json ||
 start=$SECONDS
 featmin -p /tmp/policy.json -j /tmp/st.journal -e rdtscp=0 -t 300 -r 3 --verify \
 	-- /hetmig/scripts/trial.sh -c /etc/xen/st.cfg -b 120 -w 60 \
-	2>&1 >/tmp/st.json | tee /tmp/st.err | prefix
+	2>&1 >/tmp/st.json | tee /tmp/st.err | tagged featmin
 rc=${PIPESTATUS[0]}
 secs=$((SECONDS - start))
 cands=$(sed -n 's/^featmin: \([0-9]*\) candidate features.*/\1/p' /tmp/st.err)
