@@ -235,6 +235,22 @@ static double log2c(int n, int k)
 	return l;
 }
 
+/*
+ * A random needed set of K of the N candidates CANDS into *NEED, and the
+ * answer the search must give for it (closed under prerequisites, within
+ * CAND) into *WANT.
+ */
+static void draw(const int *cands, int n, int k, const struct fset *cand,
+		 struct fset *need, struct fset *want)
+{
+	memset(need, 0, sizeof(*need));
+	while (fs_count(need) < k)
+		fs_set(need, cands[rand() % n]);
+	*want = *need;
+	fs_close_needed(want);
+	fs_and(want, want, cand);
+}
+
 /* Random needed sets: exact answers, and the mean within the target. */
 static void test_random(const char *name, const struct fset *policy)
 {
@@ -256,12 +272,7 @@ static void test_random(const char *name, const struct fset *policy)
 		sum = 0;
 		wrong = 0;
 		for (set = 0; set < 200; set++) {
-			memset(&need, 0, sizeof(need));
-			while (fs_count(&need) < ks[i])
-				fs_set(&need, cands[rand() % n]);
-			want = need;
-			fs_close_needed(&want);
-			fs_and(&want, &want, &cand);
+			draw(cands, n, ks[i], &cand, &need, &want);
 			sum += simulate(&cand, &need, &s, &sim);
 			wrong += !fs_equal(search_needed(&s), &want);
 		}
@@ -315,12 +326,7 @@ static void test_given(void)
 			cands[n++] = f;
 	srand(11);
 	for (set = 0; set < 200; set++) {
-		memset(&need, 0, sizeof(need));
-		while (fs_count(&need) < 1 + set % 3)
-			fs_set(&need, cands[rand() % n]);
-		want = need;
-		fs_close_needed(&want);
-		fs_and(&want, &want, &cand);
+		draw(cands, n, 1 + set % 3, &cand, &need, &want);
 		with += simulate_given(&cand, &cand, &need, &s);
 		wrong += !fs_equal(search_needed(&s), &want);
 		without += simulate(&cand, &need, &s, &sim);
