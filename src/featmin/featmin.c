@@ -730,8 +730,6 @@ int main(int argc, char *argv[])
 
 		load_policy(fpath, &there);
 		fs_andnot(&fails, &cand, &there);
-		fs_close_hidden(&fails);
-		fs_and(&fails, &fails, &cand);
 		if (fs_empty(&fails))
 			die("'%s' has every candidate feature: a workload that "
 			    "fails there fails for something else", fpath);
@@ -750,10 +748,6 @@ int main(int argc, char *argv[])
 		    "record\n", progname, jpath, run.j.nr_recs);
 	fprintf(stderr, "%s: %d candidate features, %d kept fixed\n", progname,
 	    fs_count(&cand), fs_count(&fixed));
-	if (!fs_empty(&fails))
-		fprintf(stderr, "%s: the workload is known to fail without "
-		    "%d of them (-f): one of those is needed, and they are "
-		    "searched first\n", progname, fs_count(&fails));
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
@@ -764,7 +758,11 @@ int main(int argc, char *argv[])
 
 	run.t0 = now();
 	search_init(&run.s, &cand);
-	search_given_fail(&run.s, &fails);
+	if (!fs_empty(&fails))
+		fprintf(stderr, "%s: the workload is known to fail without "
+		    "%d of them (-f): one of those is needed, and they are "
+		    "searched first\n", progname,
+		    search_given_fail(&run.s, &fails));
 	dr = search_drive(&run.s, &ops, &run, retries, &st);
 	if (dr == D_DONE && verify) {
 		bool pass;

@@ -83,7 +83,7 @@ void search_init(struct search *s, const struct fset *cand)
 	s->hi_trial = -1;
 }
 
-void search_given_fail(struct search *s, const struct fset *hide)
+int search_given_fail(struct search *s, const struct fset *hide)
 {
 	struct fset g = *hide;
 	int rest[HM_NR_FEATURES], i, j = 0, r = 0;
@@ -102,6 +102,7 @@ void search_given_fail(struct search *s, const struct fset *hide)
 	}
 	memcpy(s->order + j, rest, (size_t)r * sizeof(rest[0]));
 	s->given = j;
+	return j;
 }
 
 /* The needed features the pinned ones bring still unknown, estimated. */

@@ -77,9 +77,10 @@ void search_init(struct search *s, const struct fset *cand);
  * (featmin -f), so one of them is needed.  HIDE is taken within the
  * candidates, closed under dependents, and searched first.  Call it after
  * search_init, before the first answer; an empty HIDE changes nothing.
- * A feature pinned on this word alone has no failing trial in its evidence.
+ * Returns how many candidates that is.  A feature pinned on this word
+ * alone has no failing trial in its evidence.
  */
-void search_given_fail(struct search *s, const struct fset *hide);
+int search_given_fail(struct search *s, const struct fset *hide);
 
 /*
  * search_next: the next question.  Returns 1 and fills *hide_r with the

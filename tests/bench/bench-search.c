@@ -174,7 +174,6 @@ static double entropy(const int *cands, int n, int k)
  * (a, u + s - a, fail) and passes otherwise, leaving (s - a, 0, fl).
  * On the trials that settle "nothing needed" every answer is a pass, and
  * a needed candidate hidden by the i-th of them first fails there.
- * Returns -1 when N > 128.
  */
 #define K1_MAX 128
 
@@ -224,6 +223,7 @@ static double k1_least_known(int n)
 	return 1.0 + k1_e[n][0][1];
 }
 
+/* 1 + the least mean over the N candidates; -1 when N > 128. */
 static double k1_least(int n, int t)
 {
 	static double g[K1_MAX + 1][K1_MAX + 1];

@@ -54,8 +54,9 @@ on_crash = "destroy"
 CFG
 }
 
-# tagged TAG: featmin's progress on the console as it comes, line by line
-# (busybox sed has no -u, and buffers into a pipe).
+# tagged TAG: stdin to stdout as it comes, each line after "[TAG] ", so
+# that a long command's progress shows on the console at once (busybox sed
+# has no -u, and buffers into a pipe).
 tagged() {
 	local line
 	while IFS= read -r line; do

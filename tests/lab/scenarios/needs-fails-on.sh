@@ -42,10 +42,10 @@ check grep -q '"fails":' /tmp/fo.journal -- "the journal keeps what -f said"
 
 # The same search without -f, on the same answers: a script that fails
 # when the mask hides one of $want.
-cat >/tmp/replay <<'SH'
+cat >/tmp/replay <<SH
 #!/bin/sh
-for f in bmi2 sse3 sse4-1 sse4-2 ssse3; do
-	case ",$HETMIG_CPUID," in *",$f=0,"*) exit 1 ;; esac
+for f in $want; do
+	case ",\$HETMIG_CPUID," in *",\$f=0,"*) exit 1 ;; esac
 done
 exit 0
 SH
