@@ -12,7 +12,9 @@
  * prerequisites.  The same runs are repeated with every 7th attempt
  * answering "could not tell" (125), retried by search_drive.
  *
- * One line per (policy, k) on stdout, then how many rows meet each target.
+ * One line per (policy, k) on stdout: the mean and max trials beside n+1
+ * (one reboot per feature) and ceil(log2 C(n, k)); the target column is
+ * log2 C(n, k) + k + 2, unrounded.  Then how many rows meet each target.
  * H is the exact entropy of the row's needed set (k <= 4): with it, a row
  * is called 5x-impossible only when no search could meet the 5x target.
  * Each row also gives the mean with -f's knowledge (f:mean): the search
@@ -361,7 +363,7 @@ int main(int argc, char *argv[])
 	if (k1_least(2, 1) != 3.5 || k1_least(2, 2) != 3.0)
 		die("k1_least: wrong on two candidates");
 	printf("%-32s %3s %3s %6s %4s %4s %6s %6s %6s %6s %6s %4s %5s %6s "
-	    "%s\n", "policy", "n", "k", "mean", "max", "n+1", "log2C",
+	    "%s\n", "policy", "n", "k", "mean", "max", "n+1", "ceilC",
 	    "target", "x-fewer", "H", "125:mean", "max", "retry", "f:mean",
 	    "verdict");
 	for (a = optind; a < argc; a++) {
@@ -446,9 +448,9 @@ int main(int argc, char *argv[])
 				m->least = k1_least(n, none - 1);
 				m->fleast = k1_least_known(n);
 			}
-			printf("%-32s %3d %3d %6.1f %4d %4d %6.1f %6.1f %6.1f ",
-			    name, n, k, mean[0], max[0], n + 1, l2, target,
-			    (n + 1) / mean[0]);
+			printf("%-32s %3d %3d %6.1f %4d %4d %6.0f %6.1f %6.1f ",
+			    name, n, k, mean[0], max[0], n + 1,
+			    ceil(l2 - 1e-9), target, (n + 1) / mean[0]);
 			if (h >= 0)
 				printf("%6.1f ", h);
 			else
