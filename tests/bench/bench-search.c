@@ -450,7 +450,8 @@ int main(int argc, char *argv[])
 			}
 			printf("%-32s %3d %3d %6.1f %4d %4d %6.0f %6.1f %6.1f ",
 			    name, n, k, mean[0], max[0], n + 1,
-			    ceil(l2 - 1e-9), target, (n + 1) / mean[0]);
+			    fmax(0.0, ceil(l2 - 1e-9)), target,
+			    (n + 1) / mean[0]);
 			if (h >= 0)
 				printf("%6.1f ", h);
 			else
