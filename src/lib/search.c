@@ -1,30 +1,31 @@
 /* search.c: see search.h. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "search.h"
+#include "util.h"
 
 /*
- * How many needed features are still unknown is estimated from the rate
- * seen so far (pinned / settled) applied to what is left, damped by
- * SETTLE_PRIOR x n settled candidates of prior evidence that nothing is
- * needed: a workload needs few of the features it is offered, and a run
- * that pins one feature early must not conclude that a third of the rest
- * is needed.  The first group is sized for FIRST_GUESS needed features.
- * Below UNKNOWN_FLOOR expected needed features, the whole rest is hidden
- * in one trial.  Once a feature is pinned and the undamped rate says that
- * most of the rest is needed, candidates are tried one at a time: a wrong
- * guess costs one trial, as the next one that passes ends it, while a
- * workload that needs nearly everything is spared a bisection per feature.
- * Groups are GROUP_SCALE of the size Hwang's rule gives before it rounds
- * down to a power of two, which made them up to twice too small: a failed
- * group is cut in halves whatever its size.
- * The constants were tuned on simulated predicates (tests/bench) over the
- * fixture policies, n from 12 to 85 and k from 1 to 16.
+ * Each question asks where the first needed feature among the unknown
+ * candidates lies (positions 0 .. m-1 of the order), or whether there is
+ * none: hiding a prefix of length p passes iff it lies at p or beyond.
+ * Which p to ask is read off an optimal alphabetic tree over those m + 1
+ * outcomes (search_split), weighted by how likely each is.  The weights
+ * come from a prior on how many candidates a workload needs, k, updated by
+ * what the run has seen: with f pinned among n candidates and m unknown,
+ * j more are needed with odds prior(f + j) C(m, j) / C(n, f + j), and then
+ * the first of them lies at i with odds C(m-1-i, j-1) / C(m, j).
+ * The prior: odds (k+1)^-3 for k >= 1 (one needed feature is likelier
+ * than two, two than three, and 16 is rare), and NOTHING_PRIOR for k = 0,
+ * which makes "nothing needed" about a fifth: a run that finds nothing
+ * beyond the baseline takes 3 trials.  Tuned on simulated predicates
+ * (tests/bench) over the fixture policies, n from 12 to 85, k from 1 to 16.
+ * Once a feature is pinned and the pinned / settled rate says that most of
+ * the rest is needed, candidates are tried one at a time: a wrong guess
+ * costs one trial, while a workload that needs nearly everything (which
+ * the prior calls rare) is spared a bisection per feature.
  */
-#define SETTLE_PRIOR 0.4
-#define FIRST_GUESS 1.5
-#define UNKNOWN_FLOOR 1.2
-#define GROUP_SCALE 0.7
+#define NOTHING_PRIOR 0.05
 
 /*
  * A small log2 helper, so that the library needs no libm: the values are
@@ -105,48 +106,142 @@ int search_given_fail(struct search *s, const struct fset *hide)
 	return j;
 }
 
-/* The needed features the pinned ones bring still unknown, estimated. */
-static double estimate_needed(const struct search *s)
+static double prior(int k)
 {
-	if (s->found == 0 && s->resolved == 0)
-		return FIRST_GUESS;
-	return s->found * (double)s->nr_unknown /
-	    (s->resolved + SETTLE_PRIOR * s->nr_cand);
+	double c = k + 1.0;
+
+	return k == 0 ? NOTHING_PRIOR : 1.0 / (c * c * c);
+}
+
+/*
+ * The odds of J = 0 .. m more needed features among the M unknown, into
+ * PJ (normalised); returns the mean.  C(m, j) / C(n, f + j) is carried
+ * from one j to the next, from 1 at j = 0 (a common factor).
+ */
+static double needed_odds(const struct search *s, double *pj)
+{
+	int m = s->nr_unknown, n = s->nr_cand, f = s->found, j;
+	double l = 1.0, tot = 0.0, mean = 0.0;
+
+	for (j = 0; j <= m; j++) {
+		pj[j] = prior(f + j) * l;
+		tot += pj[j];
+		if (j < m)
+			l *= (double)(m - j) / (j + 1) *
+			    (double)(f + j + 1) / (n - f - j);
+	}
+	for (j = 0; j <= m; j++) {
+		pj[j] /= tot;
+		mean += j * pj[j];
+	}
+	return mean;
+}
+
+/*
+ * The odds that the first needed unknown candidate lies at 0 .. LIM-1
+ * into W, then (when NONE) that there is none, at W[LIM]; returns how many
+ * weights that is.  For j needed, the first lies at i with odds
+ * C(m-1-i, j-1) / C(m, j): j / m at i = 0, times (m-i-j) / (m-1-i) from
+ * one i to the next.
+ */
+static int first_odds(const struct search *s, int lim, bool none, double *w)
+{
+	double pj[HM_NR_FEATURES + 1], g;
+	int m = s->nr_unknown, i, j;
+
+	needed_odds(s, pj);
+	for (i = 0; i < lim; i++)
+		w[i] = 0.0;
+	for (j = 1; j <= m; j++) {
+		g = (double)j / m;
+		for (i = 0; i < lim && g > 0.0; i++) {
+			w[i] += pj[j] * g;
+			if (i + 1 < m)
+				g *= (double)(m - i - j) / (m - 1 - i);
+		}
+	}
+	if (none)
+		w[lim] = pj[0];
+	return lim + none;
+}
+
+/*
+ * The question at the root of an optimal alphabetic tree over the K >= 2
+ * outcomes weighted W, in order: the p, 1 <= p < K, that splits them into
+ * [0, p) (the trial fails) and [p, K) (it passes) with the least expected
+ * number of trials.  Knuth's dynamic programming, O(K^2): the best split
+ * of [a, b] lies between those of [a, b-1] and [a+1, b].
+ */
+static int search_split(const double *w, int k)
+{
+	double *cost = ealloc(sizeof(*cost) * (size_t)k * (size_t)k);
+	double *sum = ealloc(sizeof(*sum) * (size_t)(k + 1));
+	int *root = ealloc(sizeof(*root) * (size_t)k * (size_t)k);
+	int a, b, len, t, p;
+
+	sum[0] = 0.0;
+	for (a = 0; a < k; a++) {
+		sum[a + 1] = sum[a] + w[a];
+		cost[a * k + a] = 0.0;
+		root[a * k + a] = a;
+	}
+	for (len = 2; len <= k; len++)
+		for (a = 0; a + len <= k; a++) {
+			double best = -1.0;
+			int lo, hi;
+
+			b = a + len - 1;
+			lo = len == 2 ? b : root[a * k + b - 1];
+			hi = len == 2 ? b : root[(a + 1) * k + b];
+			if (lo < a + 1)
+				lo = a + 1;
+			for (t = lo, p = lo; t <= hi; t++) {
+				double v = cost[a * k + t - 1] +
+				    cost[t * k + b];
+
+				if (best < 0.0 || v < best) {
+					best = v;
+					p = t;
+				}
+			}
+			cost[a * k + b] = best + sum[b + 1] - sum[a];
+			root[a * k + b] = p;
+		}
+	p = root[k - 1];
+	free(cost);
+	free(sum);
+	free(root);
+	return p;
 }
 
 static void failing_prefix(struct search *s);
 
 /*
- * Pick the next group: Hwang's generalised binary splitting, with the
- * group not rounded down to a power of two but scaled by GROUP_SCALE.
- * A group that holds all that is left of a given failure (nothing found
- * yet) would fail: its answer is known, and the bisection starts there.
+ * The next question when no failure is pending: a prefix (the group) that
+ * splits "where is the first needed candidate, if any" best.  A given
+ * failure (nothing found yet) is such a failure: the bisection starts
+ * there, with no trial.
  */
 static void next_group(struct search *s)
 {
-	double d, g;
+	double w[HM_NR_FEATURES + 1];
 	int m = s->nr_unknown;
 
 	if (m == 0) {
 		s->state = S_DONE;
 		return;
 	}
-	d = estimate_needed(s);
-	if (d < UNKNOWN_FLOOR)
-		s->group = m;
-	else if (m <= 2 * d - 2 || (s->found >= 1 &&
-	    m <= 2.0 * s->found * m / s->resolved - 2))
-		s->group = 1;
-	else {
-		g = GROUP_SCALE * (m - d + 1) / d + 0.5;
-		s->group = g < 1.0 ? 1 : g > m ? m : (int)g;
-	}
-	s->state = S_GROUP;
-	if (s->given > 0 && s->group >= s->given) {
+	if (s->given > 0) {
 		s->hi_trial = -1;
 		s->hi = s->given;
 		failing_prefix(s);
+		return;
 	}
+	s->state = S_GROUP;
+	if (s->found >= 1 && m <= 2.0 * s->found * m / s->resolved - 2)
+		s->group = 1;
+	else
+		s->group = search_split(w, first_odds(s, m, true, w));
 }
 
 /* Remove the first N unknown candidates: none of them is needed. */
@@ -207,17 +302,21 @@ static void prefix_mask(const struct search *s, int n, struct fset *hide_r)
 
 /*
  * Prefix(0) passes (it is what is cleared) and prefix(hi) fails: pin the
- * first candidate when hi is 1, else cut the prefix in halves.
+ * first candidate when hi is 1, else split the prefix where the first
+ * needed candidate in it is as likely before as after, in the sense of
+ * search_split.
  */
 static void failing_prefix(struct search *s)
 {
+	double w[HM_NR_FEATURES + 1];
+
 	if (s->hi == 1) {
 		pin_first(s);
 		next_group(s);
 		return;
 	}
 	s->state = S_BISECT;
-	s->probe = s->hi / 2;
+	s->probe = search_split(w, first_odds(s, s->hi, false, w));
 }
 
 int search_next(struct search *s, struct fset *hide_r)
@@ -313,7 +412,7 @@ static int log2_choose(int n, int k)
 
 int search_estimate(const struct search *s)
 {
-	double e;
+	double e, pj[HM_NR_FEATURES + 1];
 	int d, t = 0, m = s->nr_unknown;
 
 	switch (s->state) {
@@ -329,7 +428,10 @@ int search_estimate(const struct search *s)
 	case S_GROUP:
 		break;
 	}
-	e = s->state == S_BASELINE ? 1.0 : estimate_needed(s);
+	if (s->state == S_BASELINE)
+		e = 1.0;
+	else
+		e = needed_odds(s, pj);
 	d = (int)e + (e > (int)e);
 	if (d < 1 && m > 0)
 		d = 1;

@@ -9,12 +9,13 @@
  *
  * The search is adaptive group testing over the candidate features laid out
  * in dependency post-order (every feature after all of its dependents), so
- * that each group it hides is a run of whole dependency subtrees:
- * generalised binary splitting (Hwang), with the number of needed features
- * still unknown estimated from what the search has seen so far.  A group
- * that passes is cleared at once; a group that fails is cut in halves until
- * one needed feature is pinned, and that feature's prerequisites become
- * needed without a trial of their own.  With n candidates of which k are
+ * that each group it hides is a run of whole dependency subtrees (a
+ * prefix of what is still unknown).  A group that passes is cleared at
+ * once; a group that fails is split again until one needed feature is
+ * pinned, and that feature's prerequisites become needed without a trial of
+ * their own.  Where to cut is chosen for the fewest trials expected, under
+ * a prior on how many features a workload needs (few: usually none or one)
+ * that what the search has seen updates.  With n candidates of which k are
  * needed it takes about log2 C(n,k) + k trials.  Told that hiding some
  * set fails (search_given_fail: the workload broke on a host without it),
  * the search starts there and does not ask what it was told.
@@ -51,13 +52,13 @@ struct search {
 	/* The question in flight. */
 	enum { S_BASELINE, S_GROUP, S_BISECT, S_DONE, S_UNMASKED_FAILS } state;
 	int group;		/* size of the group under test (a prefix) */
-	int lo, hi;		/* bisection: prefix(lo) passes, prefix(hi) fails */
+	int hi;			/* bisecting: prefix(hi) fails */
 	int probe;		/* the prefix length asked for */
 	int hi_trial;		/* trial id that showed prefix(hi) fails */
 	int last_pass;		/* trial id of the latest passing trial */
 	int given;		/* search_given_fail: prefix(given) would fail */
 
-	/* What the estimate of needed features still unknown is built on. */
+	/* What the odds of needed features still unknown are built on. */
 	int found;		/* needed features pinned by bisection */
 	int resolved;		/* candidates settled by a trial */
 	int trials;		/* answers taken */

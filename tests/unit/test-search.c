@@ -25,6 +25,14 @@ static const char *const lab_a[] = {
 	"clflushopt",
 };
 
+/* An old guest: a Core 2's (tests/fixtures/raw/libvirt-core2-e6850). */
+static const char *const core2[] = {
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic",
+	"sep", "mtrr", "pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx",
+	"fxsr", "sse", "sse2", "ss", "sse3", "ssse3", "cx16", "syscall", "nx",
+	"lm", "lahf-lm",
+};
+
 /* A larger guest: lab A plus AVX-512 and friends. */
 static const char *const big_extra[] = {
 	"avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl",
@@ -285,6 +293,28 @@ static void test_random(const char *name, const struct fset *policy)
 		    "%s k=1: mean %.1f, not 4x fewer than %d", name,
 		    sum / 200.0, n + 1);
 	}
+}
+
+/*
+ * A workload that needs every candidate, which the search's prior calls
+ * rare: it still takes no more than log2 C(n, n) + n + 2 trials, the
+ * target, as once pinned features outnumber cleared ones it tries one
+ * candidate at a time.
+ */
+static void test_all_needed(const char *name, const struct fset *policy)
+{
+	struct fset cand;
+	struct search s;
+	struct sim sim;
+	int n, t;
+
+	guest_cand(policy, &cand);
+	n = fs_count(&cand);
+	t = simulate(&cand, &cand, &s, &sim);
+	check(fs_equal(search_needed(&s), &cand), "%s: everything needed: "
+	    "wrong answer", name);
+	check(t <= n + 2, "%s: everything needed: %d trials, want <= %d",
+	    name, t, n + 2);
 }
 
 /* Run a simulated search that is told hiding GIVEN fails. */
@@ -622,6 +652,7 @@ int main(void)
 	struct fset lab = names(lab_a, sizeof(lab_a) / sizeof(lab_a[0]));
 	struct fset big = names(big_extra, sizeof(big_extra) /
 	    sizeof(big_extra[0]));
+	struct fset old = names(core2, sizeof(core2) / sizeof(core2[0]));
 
 	progname = "test-search";
 	fs_or(&big, &big, &lab);
@@ -630,6 +661,9 @@ int main(void)
 	test_candidates();
 	test_random("lab-a", &lab);
 	test_random("lab-a+avx512", &big);
+	test_all_needed("core2", &old);
+	test_all_needed("lab-a", &lab);
+	test_all_needed("lab-a+avx512", &big);
 	test_given();
 	test_unmasked_fails();
 	test_unknown();
