@@ -114,9 +114,9 @@ static double prior(int k)
 }
 
 /*
- * The odds of J = 0 .. m more needed features among the M unknown, into
- * PJ (normalised); returns the mean.  C(m, j) / C(n, f + j) is carried
- * from one j to the next, from 1 at j = 0 (a common factor).
+ * The odds that j = 0 .. m of the m unknown candidates are needed, into
+ * PJ[j] (normalised); returns their mean.  C(m, j) / C(n, f + j) is
+ * carried from one j to the next, from 1 at j = 0 (a common factor).
  */
 static double needed_odds(const struct search *s, double *pj)
 {
