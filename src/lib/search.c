@@ -166,13 +166,10 @@ static int first_odds(const struct search *s, int lim, bool none, double *w)
 }
 
 /*
- * The question at the root of an optimal alphabetic tree over the K >= 2
- * outcomes weighted W, in order: the p, 1 <= p < K, that splits them into
- * [0, p) (the trial fails) and [p, K) (it passes) with the least expected
- * number of trials.  Knuth's dynamic programming, O(K^2): the best split
- * of [a, b] lies between those of [a, b-1] and [a+1, b].
+ * Knuth's dynamic programming, O(K^2): the best split of [a, b] lies
+ * between those of [a, b-1] and [a+1, b].
  */
-static int search_split(const double *w, int k)
+int search_split(const double *w, int k)
 {
 	double *cost = ealloc(sizeof(*cost) * (size_t)k * (size_t)k);
 	double *sum = ealloc(sizeof(*sum) * (size_t)(k + 1));

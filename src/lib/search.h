@@ -111,6 +111,15 @@ const struct fset *search_needed(const struct search *s);
  */
 void search_final_mask(const struct search *s, struct fset *hide_r);
 
+/*
+ * search_split: the question at the root of an optimal alphabetic tree
+ * over K >= 2 outcomes in order, weighted W: the p, 1 <= p < K, that
+ * splits them into [0, p) (the trial fails) and [p, K) (it passes) with
+ * the least expected number of trials to single one out.  Each question
+ * of the search is this, over where the first needed candidate lies.
+ */
+int search_split(const double *w, int k);
+
 /* A rough number of trials still to come, for progress lines. */
 int search_estimate(const struct search *s);
 

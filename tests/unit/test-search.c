@@ -317,6 +317,71 @@ static void test_all_needed(const char *name, const struct fset *policy)
 	    name, t, n + 2);
 }
 
+/* The least expected cost of a tree over W[a..b], the slow way. */
+static double tree_cost(const double *w, int a, int b, double *memo, int k)
+{
+	double best = -1.0, sum = 0.0, v;
+	int t;
+
+	if (a == b)
+		return 0.0;
+	if (memo[a * k + b] >= 0.0)
+		return memo[a * k + b];
+	for (t = a; t <= b; t++)
+		sum += w[t];
+	for (t = a + 1; t <= b; t++) {
+		v = tree_cost(w, a, t - 1, memo, k) +
+		    tree_cost(w, t, b, memo, k);
+		if (best < 0.0 || v < best)
+			best = v;
+	}
+	return memo[a * k + b] = best + sum;
+}
+
+/* The cost of the tree that asking search_split again at each node gives. */
+static double split_cost(const double *w, int a, int b)
+{
+	double sum = 0.0;
+	int p, t;
+
+	if (a == b)
+		return 0.0;
+	p = a + search_split(w + a, b - a + 1);
+	if (p <= a || p > b)
+		return 1e300;	/* out of range: worse than any tree */
+	for (t = a; t <= b; t++)
+		sum += w[t];
+	return sum + split_cost(w, a, p - 1) + split_cost(w, p, b);
+}
+
+/*
+ * search_split: two trees worked by hand, then random weights against an
+ * exhaustive search over every tree (O(K^3)), for K up to 40.
+ */
+static void test_split(void)
+{
+	static const double w1[] = { 0.5, 0.25, 0.25 }, w2[] = { 1, 1, 2 };
+	double w[40], memo[40 * 40], opt, got;
+	int it, k, i, worse = 0;
+
+	check(search_split(w1, 3) == 1, "{.5 .25 .25}: ask the first alone");
+	check(search_split(w2, 3) == 2, "{1 1 2}: ask the last alone");
+	srand(11);
+	for (it = 0; it < 200; it++) {
+		k = 2 + rand() % 39;
+		for (i = 0; i < k; i++)
+			w[i] = rand() % 4 == 0 ? (double)rand() / RAND_MAX :
+			    (double)(rand() % 100) / 1e4;
+		for (i = 0; i < k * k; i++)
+			memo[i] = -1.0;
+		opt = tree_cost(w, 0, k - 1, memo, k);
+		got = split_cost(w, 0, k - 1);
+		worse += got > opt + 1e-9;
+	}
+	check(worse == 0, "search_split: %d of 200 trees worse than the best",
+	    worse);
+}
+
 /* Run a simulated search that is told hiding GIVEN fails. */
 static int simulate_given(const struct fset *cand, const struct fset *given,
 			  const struct fset *needed, struct search *s)
@@ -661,6 +726,7 @@ int main(void)
 	test_candidates();
 	test_random("lab-a", &lab);
 	test_random("lab-a+avx512", &big);
+	test_split();
 	test_all_needed("core2", &old);
 	test_all_needed("lab-a", &lab);
 	test_all_needed("lab-a+avx512", &big);
