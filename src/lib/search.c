@@ -231,6 +231,7 @@ static void next_group(struct search *s)
 	if (s->given > 0) {
 		s->hi_trial = -1;
 		s->hi = s->given;
+		s->given = 0;	/* taken: the bisection holds it now */
 		failing_prefix(s);
 		return;
 	}
@@ -252,7 +253,6 @@ static void clear_prefix(struct search *s, int n)
 	    (size_t)(s->nr_unknown - n) * sizeof(s->order[0]));
 	s->nr_unknown -= n;
 	s->resolved += n;
-	s->given = s->given > n ? s->given - n : 0;
 }
 
 /* The first unknown candidate is needed, and so are its prerequisites. */
@@ -282,7 +282,6 @@ static void pin_first(struct search *s)
 	s->nr_unknown = j;
 	s->found++;
 	s->resolved++;
-	s->given = 0;	/* what the given failure says is now known */
 }
 
 static void prefix_mask(const struct search *s, int n, struct fset *hide_r)
@@ -299,9 +298,8 @@ static void prefix_mask(const struct search *s, int n, struct fset *hide_r)
 
 /*
  * Prefix(0) passes (it is what is cleared) and prefix(hi) fails: pin the
- * first candidate when hi is 1, else split the prefix where the first
- * needed candidate in it is as likely before as after, in the sense of
- * search_split.
+ * first candidate when hi is 1, else ask the root of the best tree over
+ * where in the prefix the first needed candidate lies (search_split).
  */
 static void failing_prefix(struct search *s)
 {

@@ -56,7 +56,8 @@ struct search {
 	int probe;		/* the prefix length asked for */
 	int hi_trial;		/* trial id that showed prefix(hi) fails */
 	int last_pass;		/* trial id of the latest passing trial */
-	int given;		/* search_given_fail: prefix(given) would fail */
+	int given;		/* search_given_fail: prefix(given) would fail,
+				   until the first question takes it */
 
 	/* What the odds of needed features still unknown are built on. */
 	int found;		/* needed features pinned by bisection */
