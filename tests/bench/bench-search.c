@@ -22,7 +22,12 @@
  * told (a host B with none of them).  For each k = 1 row that misses 5x,
  * a last line gives the least mean any search could take there, in a model
  * without dependencies: with nothing known, if it spent no more trials
- * than this one on a workload that needs nothing; and with -f.
+ * than this one on a workload that needs nothing; and with -f.  For each
+ * row missed with nothing known, a bound that holds with dependencies
+ * too, from Kraft's inequality: the share of the search's tree of trials
+ * the row would need to meet 5x, beside the share a search that settles
+ * "nothing needed" as quickly has left; a row needing more cannot be met
+ * by such a search.
  * Exit 1 when an answer was wrong, 2 on a usage or input error; a missed
  * target is a figure to read, not a failure.
  */
@@ -283,12 +288,30 @@ static void guest_candidates(const struct fset *host, struct fset *cand_r)
 	search_candidates(&guest, &fixed, &none, cand_r);
 }
 
-/* A k = 1 row that misses the 5x target, for the lines under the table. */
-struct miss1 {
+/* A row that misses the 5x target, for the lines under the table. */
+struct miss {
 	const char *name;
-	int n, none;
-	double mean, least, fmean, fleast;
+	int n, k, none;
+	bool missed;		/* with nothing known, not only with -f */
+	double mean, fmean, h;
+	double least, fleast;	/* k = 1 */
 };
+
+/*
+ * Whether M's row, missed with nothing known, is out of reach of any
+ * search that settles "nothing needed" in as few trials as this one, by
+ * the bound from Kraft's inequality under the table; *NEED_R and *LEFT_R
+ * get its shares.
+ */
+static bool out_of_reach(const struct miss *m, double *need_r,
+			 double *left_r)
+{
+	double t = (m->n + 1) / 5.0;
+
+	*need_r = exp2(-(t - 1.0 - m->h));
+	*left_r = 1.0 - exp2(-(m->none - 1));
+	return m->missed && m->h >= 0 && *need_r > *left_r;
+}
 
 /*
  * One simulated search for SIM's needed set, whose answer must be WANT;
@@ -334,9 +357,9 @@ int main(int argc, char *argv[])
 	static const int ks[] = { 1, 2, 4, 8, 16 };
 	struct fset host, cand;
 	int c, i, a, sets = 100, bad = 0, cands[HM_NR_FEATURES];
-	int rows = 0, met = 0, rows5 = 0, met5 = 0, imp5 = 0, nr_miss1 = 0;
+	int rows = 0, met = 0, rows5 = 0, met5 = 0, imp5 = 0, nr_miss = 0;
 	int fmet = 0, fmet5 = 0;
-	struct miss1 miss1[64];
+	struct miss miss[64];
 	unsigned long long seed = 1;
 	char *end;
 
@@ -362,6 +385,19 @@ int main(int argc, char *argv[])
 	/* Two answers worked by hand: the table must give them. */
 	if (k1_least(2, 1) != 3.5 || k1_least(2, 2) != 3.0)
 		die("k1_least: wrong on two candidates");
+	{
+		/* (n+1)/5 = 12 with H = 11 needs all the tree; H = 10 half. */
+		struct miss m = { .n = 59, .k = 2, .none = 3, .missed = true,
+		    .h = 11.0 };
+		double need, left;
+
+		if (!out_of_reach(&m, &need, &left) || need != 1.0 ||
+		    left != 0.75)
+			die("out_of_reach: wrong on H = 11");
+		m.h = 10.0;
+		if (out_of_reach(&m, &need, &left) || need != 0.5)
+			die("out_of_reach: wrong on H = 10");
+	}
 	printf("%-32s %3s %3s %6s %4s %4s %6s %6s %6s %6s %6s %4s %5s %6s "
 	    "%s\n", "policy", "n", "k", "mean", "max", "n+1", "ceilC",
 	    "target", "x-fewer", "H", "125:mean", "max", "retry", "f:mean",
@@ -435,16 +471,19 @@ int main(int argc, char *argv[])
 				fmet5 += strcmp(ffive, "ok") == 0;
 				imp5 += strcmp(five, "impossible") == 0;
 			}
-			if (k == 1 && nr_miss1 < 64 &&
+			if (k <= 4 && nr_miss < 64 &&
 			    (strcmp(five, "MISSED") == 0 ||
 			    strcmp(ffive, "MISSED") == 0)) {
-				struct miss1 *m = &miss1[nr_miss1++];
+				struct miss *m = &miss[nr_miss++];
 
 				m->name = name;
 				m->n = n;
+				m->k = k;
+				m->missed = strcmp(five, "MISSED") == 0;
 				m->none = none;
 				m->mean = mean[0];
 				m->fmean = mean[2];
+				m->h = h;
 				m->least = k1_least(n, none - 1);
 				m->fleast = k1_least_known(n);
 			}
@@ -466,23 +505,58 @@ int main(int argc, char *argv[])
 	}
 	printf("mean <= log2 C(n,k) + k + 2: %d of %d rows; with -f: %d\n",
 	    met, rows, fmet);
+	for (i = 0, c = 0; i < nr_miss; i++) {
+		double need, left;
+
+		c += out_of_reach(&miss[i], &need, &left);
+	}
 	printf("5x fewer than n+1 for k <= 4: %d of %d rows; %d more cannot "
-	    "be (H + 1 > (n+1)/5); with -f: %d\n", met5, rows5, imp5,
-	    fmet5);
+	    "be (H + 1 > (n+1)/5), and %d more cannot be for a search that "
+	    "settles nothing needed as quickly (below); with -f: %d\n",
+	    met5, rows5, imp5, c, fmet5);
 	/*
 	 * Where k = 1 misses, how close any search could come: with nothing
 	 * known, if it settles "nothing needed" in as few trials as this one;
 	 * with -f, knowing that one is needed.
 	 */
-	if (nr_miss1 > 0)
-		printf("k = 1 rows missed, beside the least any search could "
-		    "take (exact, without dependencies):\n");
-	for (i = 0; i < nr_miss1; i++)
+	for (i = 0, c = 0; i < nr_miss; i++) {
+		if (miss[i].k != 1)
+			continue;
+		if (c++ == 0)
+			printf("k = 1 rows missed, beside the least any search "
+			    "could take (exact, without dependencies):\n");
 		printf("  %s n=%d, (n+1)/5 = %.1f: mean %.2f, least %.2f with "
 		    "nothing needed in %d trials; -f: mean %.2f, least %.2f\n",
-		    miss1[i].name, miss1[i].n, (miss1[i].n + 1) / 5.0,
-		    miss1[i].mean, miss1[i].least, miss1[i].none,
-		    miss1[i].fmean, miss1[i].fleast);
+		    miss[i].name, miss[i].n, (miss[i].n + 1) / 5.0,
+		    miss[i].mean, miss[i].least, miss[i].none,
+		    miss[i].fmean, miss[i].fleast);
+	}
+	/*
+	 * Where a row misses, a bound by Kraft's inequality: the needed sets
+	 * are leaves of the search's tree of trials, and if those of a row
+	 * hold a share s of the sum of 2^-depth (at most 1), its mean is at
+	 * least 1 + H + log2(1/s).  The leaf for "nothing needed", at depth
+	 * none - 1, holds 2^-(none-1) of it; the rest is shared by every k.
+	 * So meeting (n+1)/5 takes s >= 2^-((n+1)/5 - 1 - H), which cannot be
+	 * when that is more than what is left.
+	 */
+	for (i = 0, c = 0; i < nr_miss; i++) {
+		double need, left;
+		bool out = out_of_reach(&miss[i], &need, &left);
+
+		if (miss[i].h < 0 || !miss[i].missed)
+			continue;
+		if (c++ == 0)
+			printf("rows missed: a search takes at least "
+			    "1 + H + log2(1/s) trials, where s is the share "
+			    "of its tree (Kraft) its leaves for the row's "
+			    "needed sets hold:\n");
+		printf("  %s n=%d k=%d, (n+1)/5 = %.1f: mean %.2f; needs "
+		    "s >= %.2f, and nothing needed in %d trials leaves %.2f "
+		    "for every k: %s\n", miss[i].name, miss[i].n, miss[i].k,
+		    (miss[i].n + 1) / 5.0, miss[i].mean, need, miss[i].none,
+		    left, out ? "cannot be" : "not ruled out");
+	}
 	printf("answers: %s\n", bad ? "SOME WRONG" : "all exact, with and "
 	    "without 125s, with and without -f");
 	fshut(stdout, "<stdout>");
