@@ -484,8 +484,8 @@ int main(int argc, char *argv[])
 				m->mean = mean[0];
 				m->fmean = mean[2];
 				m->h = h;
-				m->least = k1_least(n, none - 1);
-				m->fleast = k1_least_known(n);
+				m->least = k == 1 ? k1_least(n, none - 1) : -1;
+				m->fleast = k == 1 ? k1_least_known(n) : -1;
 			}
 			printf("%-32s %3d %3d %6.1f %4d %4d %6.0f %6.1f %6.1f ",
 			    name, n, k, mean[0], max[0], n + 1,
