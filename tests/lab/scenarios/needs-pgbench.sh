@@ -51,4 +51,13 @@ sed -n 's/.*"trial":\([0-9]*\).*"hide":"\([^"]*\)".*"verdict":"\([a-z]*\)".*"sec
 done
 grep '^featmin: tps' /tmp/pg.err | sed 's/^/scenario: /'
 say "featmin: $trials trials in ${secs}s"
+# The figures make bench-lab prints (tests/lab/bench.sh).
+verify=$(grep -c '"kind":"verify"' /tmp/pg.journal)
+all=$((trials + verify))
+echo "BENCH-PG featmin on pgbench: $cands candidates, $trials search" \
+	"trials + $verify verify, ${secs} s, $((secs / (all > 0 ? all : 1)))" \
+	"s per trial"
+got=$(beyond_baseline /tmp/pg.json)
+echo "BENCH-PG needed beyond the x86-64 baseline: ${got:-nothing}"
+sed -n 's/^featmin: \(tps .*\)/BENCH-PG \1/p' /tmp/pg.err
 finish
