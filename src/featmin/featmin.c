@@ -22,11 +22,13 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <libxlutil.h>
 
 #include "journal.h"
 #include "policy.h"
 #include "search.h"
 #include "util.h"
+#include "xen.h"
 #include "xlcpuid.h"
 
 #define MAX_INPUT (64u << 20)
@@ -377,6 +379,90 @@ static void load_policy(const char *path, struct fset *fs_r)
 	free(buf);
 }
 
+/*
+ * The trial's config: the argument of the last -c in the trial command
+ * CMD (trial.sh's option; "-cFILE" too), or NULL when it has none.
+ */
+static const char *trial_config(char *const *cmd)
+{
+	const char *cfg = NULL;
+	int i;
+
+	for (i = 1; cmd[i] != NULL; i++)
+		if (strcmp(cmd[i], "-c") == 0 && cmd[i + 1] != NULL)
+			cfg = cmd[++i];
+		else if (strncmp(cmd[i], "-c", 2) == 0 && cmd[i][2] != '\0')
+			cfg = cmd[i] + 2;
+	return cfg;
+}
+
+/*
+ * The domain the xl config PATH names (its name=, read by libxlutil as
+ * xl reads it); the caller frees it.  Dies with one line when PATH cannot
+ * be read or names none.
+ */
+static char *config_domain(const char *path)
+{
+	char *buf, *report = NULL, *name = NULL, *nl;
+	size_t len, rlen = 0;
+	XLU_Config *cfg;
+	const char *v;
+	FILE *rf;
+
+	buf = read_all(path, MAX_INPUT, &len);
+	if (buf == NULL)
+		die("cannot open '%s': %s", path, errno == EFBIG ?
+		    "too large" : strerror(errno));
+	/* read_all's bound keeps LEN within an int. */
+	if (memchr(buf, '\0', len) != NULL)
+		die("'%s' is not an xl config: a NUL byte", path);
+	if ((rf = open_memstream(&report, &rlen)) == NULL ||
+	    (cfg = xlu_cfg_init(rf, path)) == NULL)
+		die("out of memory");
+	if (xlu_cfg_readdata(cfg, buf, (int)len) != 0) {
+		fflush(rf);
+		if (report != NULL && (nl = strchr(report, '\n')) != NULL)
+			*nl = '\0';
+		die("%s", report != NULL && *report ? report :
+		    "not an xl config");
+	}
+	if (xlu_cfg_get_string(cfg, "name", &v, 1) == 0 && *v != '\0')
+		name = estrdup(v);
+	xlu_cfg_destroy(cfg);
+	fclose(rf);
+	free(report);
+	free(buf);
+	if (name == NULL)
+		die("'%s' names no domain (no name=)", path);
+	return name;
+}
+
+/*
+ * With no -p and no journal: the policy of the domain the trial's config
+ * names, as featdump -d reads it.  That config is typically the VM's own,
+ * booted under another name by trial.sh -n, so the VM runs meanwhile.
+ */
+static void domain_policy(char *const *cmd, struct fset *fs_r)
+{
+	struct policy p = POLICY_INIT;
+	const char *path = trial_config(cmd);
+	char *dom;
+
+	if (path == NULL)
+		die("no policy: give -p FILE (e.g. the output of 'featdump -d "
+		    "DOMAIN -o json' while the guest runs), or a trial "
+		    "command with -c CONFIG whose domain runs");
+	dom = config_domain(path);
+	fprintf(stderr, "%s: the policy of domain '%s', named in '%s' (the "
+	    "trial's -c)\n", progname, dom, path);
+	policy_init(&p);
+	xen_read_domain(dom, &p);
+	policy_featureset(&p, fs_r);
+	fs_known(fs_r);
+	policy_release(&p);
+	free(dom);
+}
+
 /* Add the comma-separated feature names of LIST to FS. */
 static void add_names(struct fset *fs, const char *list)
 {
@@ -716,8 +802,7 @@ int main(int argc, char *argv[])
 		if (!all && fs_empty(&keep))
 			keep = run.j.head.fixed;
 	} else
-		die("no policy: give -p FILE, e.g. the output of 'featdump -d "
-		    "DOMAIN -o json' while the guest runs");
+		domain_policy(run.cmd, &policy);
 	if (!all)
 		search_default_fixed(&fixed);
 	fs_or(&fixed, &fixed, &keep);

@@ -369,6 +369,31 @@ test_usage() {
 	expect_grep "-e item libxl refuses: message" "cpuid item 'bogus=0' refused by libxl" "$tmp/err"
 	expect_rc "no policy" 2 "$featmin" -- true
 	expect_grep "no policy: message" "^featmin: no policy: give -p FILE" "$tmp/err"
+	# Without -p, the domain the trial's config (its last -c) names.
+	expect_error "no policy, -c missing" "^featmin: cannot open '$tmp/none.cfg'" \
+		"$featmin" -- true -c "$tmp/none.cfg"
+	printf 'memory = 128\n' >"$tmp/noname.cfg"
+	expect_error "no policy, config without name" \
+		"^featmin: '$tmp/noname.cfg' names no domain \(no name=\)$" \
+		"$featmin" -- true -c "$tmp/noname.cfg"
+	printf 'name = "x\nmemory = 128\n' >"$tmp/broken.cfg"
+	expect_error "no policy, config libxlutil refuses" \
+		"^featmin: $tmp/broken.cfg:1: config parsing error" \
+		"$featmin" -- true -c "$tmp/broken.cfg"
+	printf 'name = "hetmig-test-no-such-domain"\n' >"$tmp/named.cfg"
+	printf 'name = "hetmig-test-other"\n' >"$tmp/other.cfg"
+	# The last -c counts, in either spelling.  No Xen here, or no such
+	# domain on a dom0: an error either way, after naming the domain.
+	expect_rc "no policy, named domain" 2 "$featmin" -j "$tmp/named.journal" \
+		-- sh -c 'exit 0' trial -c "$tmp/other.cfg" -c"$tmp/named.cfg"
+	expect_grep "no policy, named domain: which" \
+		"^featmin: the policy of domain 'hetmig-test-no-such-domain', named in '$tmp/named.cfg' \(the trial's -c\)$" \
+		"$tmp/err"
+	expect_grep "no policy, named domain: why" \
+		"^featmin: (cannot open '/dev/xen/privcmd'|unknown domain 'hetmig-test-no-such-domain')" \
+		"$tmp/err"
+	expect "no policy, named domain: no trial recorded" 0 \
+		"$(wc -l <"$tmp/named.journal")"
 	expect_rc "bad policy" 2 "$featmin" -p "$tmp/nonexistent" -- true
 	expect_grep "bad policy: message" "cannot open '$tmp/nonexistent'" "$tmp/err"
 }

@@ -1,6 +1,7 @@
 #!/bin/bash
 # policy: featdump reads a domain's policy, a system policy and the CPU
-# from inside a guest, and each agrees with Xen's own xen-cpuid.
+# from inside a guest, and each agrees with Xen's own xen-cpuid; featmin
+# without -p reads the policy of the domain its trial's config names.
 # lab: hosts=1
 # shellcheck source=../dom0/lib.sh
 . /lab/lib.sh
@@ -42,5 +43,30 @@ idx=$(grep 'policy:' /tmp/xcall.txt | grep -n -i '^ *host' | head -n 1 | cut -d:
 check test -n "$idx" -- "xen-cpuid -p lists a host policy"
 featdump -c $((${idx:-1} - 1)) -f /tmp/xcall.txt -o raw | nonzero_leaves >/tmp/xh.raw
 check same /tmp/h.raw /tmp/xh.raw -- "featdump -s host agrees leaf by leaf with xen-cpuid -p"
+
+# featmin without -p: the policy of the domain the trial's config names
+# (its -c), the same policy as featdump -d gives it through -p.  The trial
+# here only answers "works": what is checked is the policy featmin read,
+# which its journal's head records.
+printf '#!/bin/sh\nexit 0\n' >/tmp/works.sh
+chmod +x /tmp/works.sh
+featdump -d pol -o json >/tmp/pol.json
+featmin -p /tmp/pol.json -j /tmp/p.journal -o names \
+	-- /tmp/works.sh -c /etc/xen/pol.cfg >/dev/null 2>/tmp/p.err
+featmin -j /tmp/d.journal -o names \
+	-- /tmp/works.sh -c /etc/xen/pol.cfg >/dev/null 2>/tmp/d.err
+rc=$?
+check test "$rc" -eq 0 -- "featmin without -p exits 0 (exit $rc)"
+check grep -q "^featmin: the policy of domain 'pol', named in '/etc/xen/pol.cfg'" /tmp/d.err -- \
+	"featmin without -p says it reads domain 'pol'"
+grep -o '"policy":"[0-9a-f:]*"' /tmp/p.journal >/tmp/p.head
+grep -o '"policy":"[0-9a-f:]*"' /tmp/d.journal >/tmp/d.head
+check test -s /tmp/d.head -- "featmin's journal records the policy it read"
+check same /tmp/p.head /tmp/d.head -- "featmin without -p read the policy featdump -d gives"
 guest_destroy pol
+featmin -o names -- /tmp/works.sh -c /etc/xen/pol.cfg >/dev/null 2>/tmp/gone.err
+rc=$?
+check test "$rc" -eq 2 -- "featmin without -p, its domain gone: exit 2 (exit $rc)"
+check grep -q "^featmin: unknown domain 'pol'$" /tmp/gone.err -- \
+	"featmin without -p, its domain gone: says so"
 finish
