@@ -463,6 +463,20 @@ static void domain_policy(char *const *cmd, struct fset *fs_r)
 	free(dom);
 }
 
+/* The first line of a run: how many candidates, and which are fixed. */
+static void say_candidates(const struct fset *cand, const struct fset *fixed)
+{
+	int f, n = 0;
+
+	fprintf(stderr, "%s: %d candidate features, %d kept fixed", progname,
+	    fs_count(cand), fs_count(fixed));
+	for (f = 0; f < HM_NR_FEATURES; f++)
+		if (fs_has(fixed, f))
+			fprintf(stderr, "%s%s", n++ ? " " : " (",
+			    hm_features[f].name);
+	fprintf(stderr, "%s\n", n ? ")" : "");
+}
+
 /* Add the comma-separated feature names of LIST to FS. */
 static void add_names(struct fset *fs, const char *list)
 {
@@ -831,8 +845,7 @@ int main(int argc, char *argv[])
 	if (run.j.nr_recs > 0)
 		fprintf(stderr, "%s: resuming from '%s': %zu trials on "
 		    "record\n", progname, jpath, run.j.nr_recs);
-	fprintf(stderr, "%s: %d candidate features, %d kept fixed\n", progname,
-	    fs_count(&cand), fs_count(&fixed));
+	say_candidates(&cand, &fixed);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;

@@ -175,6 +175,15 @@ test_outputs() {
 		>"$tmp/names" 2>/dev/null
 	NEEDS="avx2 popcnt" "$featmin" -p "$lab_a" -e rdtscp=0 -o xl -- "$tmp/sim" \
 		>"$tmp/xl" 2>/dev/null
+	# The first line says which features are kept fixed.
+	expect "the fixed features named" \
+		"featmin: 40 candidate features, 15 kept fixed (fpu pse tsc msr pae cx8 apic pge cmov mmx fxsr sse sse2 syscall lm)" \
+		"$(head -n 1 "$tmp/err")"
+	"$featmin" -p "$lab_a" -k avx -o names -- true >/dev/null 2>"$tmp/err-k"
+	expect_grep "-k fixed, with its prerequisite" \
+		'^featmin: 39 candidate features, 17 kept fixed \(.* xsave avx .*\)$' "$tmp/err-k"
+	"$featmin" -a -p "$lab_a" -o names -- true >/dev/null 2>"$tmp/err-a"
+	expect_grep "-a: nothing fixed" '^featmin: 56 candidate features, 0 kept fixed$' "$tmp/err-a"
 	if "$featdump" -f "$tmp/json" -o names | cmp -s - "$tmp/names"; then
 		ok
 	else
