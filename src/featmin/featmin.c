@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <libxlutil.h>
 
 #include "journal.h"
 #include "policy.h"
@@ -30,6 +29,7 @@
 #include "util.h"
 #include "xen.h"
 #include "xlcpuid.h"
+#include "xlparse.h"
 
 #define MAX_INPUT (64u << 20)
 #define MAX_ITEMS 64
@@ -403,34 +403,21 @@ static const char *trial_config(char *const *cmd)
  */
 static char *config_domain(const char *path)
 {
-	char *buf, *report = NULL, *name = NULL, *nl;
-	size_t len, rlen = 0;
+	char *buf, *why = NULL, *name = NULL, line[512];
 	XLU_Config *cfg;
 	const char *v;
-	FILE *rf;
+	size_t len;
 
 	buf = read_all(path, MAX_INPUT, &len);
 	if (buf == NULL)
 		die("cannot open '%s': %s", path, errno == EFBIG ?
 		    "too large" : strerror(errno));
-	/* read_all's bound keeps LEN within an int. */
-	if (memchr(buf, '\0', len) != NULL)
-		die("'%s' is not an xl config: a NUL byte", path);
-	if ((rf = open_memstream(&report, &rlen)) == NULL ||
-	    (cfg = xlu_cfg_init(rf, path)) == NULL)
-		die("out of memory");
-	if (xlu_cfg_readdata(cfg, buf, (int)len) != 0) {
-		fflush(rf);
-		if (report != NULL && (nl = strchr(report, '\n')) != NULL)
-			*nl = '\0';
-		die("%s", report != NULL && *report ? report :
-		    "not an xl config");
-	}
+	if ((cfg = xlparse_text(buf, len, path, &why)) == NULL)
+		die("'%s' does not parse with libxlutil: %s", path,
+		    xlparse_complaint(why, path, line, sizeof(line)));
 	if (xlu_cfg_get_string(cfg, "name", &v, 1) == 0 && *v != '\0')
 		name = estrdup(v);
 	xlu_cfg_destroy(cfg);
-	fclose(rf);
-	free(report);
 	free(buf);
 	if (name == NULL)
 		die("'%s' names no domain (no name=)", path);

@@ -33,86 +33,12 @@
 #include "policy.h"
 #include "util.h"
 #include "xlconf.h"
+#include "xlparse.h"
 #include "xlcpuid.h"
 
 #define MAX_CFG (16u << 20)
 /* Deeper than libxlutil's parser stack (bison's 10000) can nest lists. */
 #define MAX_DEPTH 10000
-
-/*
- * libxlutil's complaints, kept for the life of the process: a config
- * holds on to its report stream, so this one is never closed.
- */
-static FILE *xlu_report;
-static char *xlu_report_buf;
-static size_t xlu_report_len;
-
-/*
- * parse_xlu: TEXT through libxlutil, NAME naming it in complaints; NULL
- * when libxlutil refuses it.  Then, unless WHY_R is NULL, *WHY_R gets
- * the complaint (malloc'd, every line of it; the caller frees it).  A NUL
- * byte is refused before libxlutil sees it: its lexer asserts on one
- * inside a string.  The caller destroys the result.
- */
-static XLU_Config *parse_xlu(const char *text, size_t len, const char *name,
-			     char **why_r)
-{
-	XLU_Config *cfg = NULL;
-	const char *nul, *p;
-	size_t start;
-	int line = 1;
-
-	if (xlu_report == NULL) {
-		xlu_report = open_memstream(&xlu_report_buf, &xlu_report_len);
-		if (xlu_report == NULL)
-			die("out of memory");
-	}
-	fflush(xlu_report);
-	start = xlu_report_len;
-	if ((nul = memchr(text, '\0', len)) != NULL) {
-		for (p = text; p < nul; p++)
-			line += *p == '\n';
-		fprintf(xlu_report, "%s:%d: a NUL byte\n", name, line);
-	} else if (len > INT_MAX) {
-		fprintf(xlu_report, "%s: larger than 2 GiB\n", name);
-	} else {
-		cfg = xlu_cfg_init(xlu_report, name);
-		if (cfg == NULL)
-			die("out of memory");
-		if (xlu_cfg_readdata(cfg, text, (int)len) == 0)
-			return cfg;
-		xlu_cfg_destroy(cfg);
-		cfg = NULL;
-	}
-	fflush(xlu_report);
-	if (why_r != NULL) {
-		*why_r = ealloc(xlu_report_len - start + 1);
-		memcpy(*why_r, xlu_report_buf + start, xlu_report_len - start);
-	}
-	return NULL;
-}
-
-/*
- * complaint: the first line of WHY (a parse_xlu complaint about NAME),
- * "NAME:LINE: message" made "line LINE: message", into BUF.
- */
-static const char *complaint(const char *why, const char *name, char *buf,
-			     size_t n)
-{
-	size_t nlen = strlen(name), d;
-	int w = (int)strcspn(why, "\n");
-
-	if (strncmp(why, name, nlen) == 0 && why[nlen] == ':') {
-		d = strspn(why + nlen + 1, "0123456789");
-		if (d > 0 && why[nlen + 1 + d] == ':') {
-			snprintf(buf, n, "line %.*s", w - (int)nlen - 1,
-			    why + nlen + 1);
-			return buf;
-		}
-	}
-	snprintf(buf, n, "%.*s", w > 0 ? w : 1, w > 0 ? why : "?");
-	return buf;
-}
 
 /* A value as libxlutil holds it, in a form that compares: s<len>:bytes or [..]. */
 static int canon_value(const XLU_Config *cfg, XLU_ConfigValue *v,
@@ -211,16 +137,16 @@ static int verify(const char *old, size_t oldlen, const char *new,
 	size_t i;
 	int rc = -1;
 
-	a = parse_xlu(old, oldlen, "old", &why);
+	a = xlparse_text(old, oldlen, "old", &why);
 	if (a == NULL) {
 		perr_printf(err, "does not parse with libxlutil: %s",
-		    complaint(why, "old", line, sizeof(line)));
+		    xlparse_complaint(why, "old", line, sizeof(line)));
 		goto out;
 	}
-	b = parse_xlu(new, newlen, "new", &why);
+	b = xlparse_text(new, newlen, "new", &why);
 	if (b == NULL) {
 		perr_printf(err, "the result would not parse with libxlutil: "
-		    "%s", complaint(why, "new", line, sizeof(line)));
+		    "%s", xlparse_complaint(why, "new", line, sizeof(line)));
 		goto out;
 	}
 	if (xlconf_scan(old, oldlen, &so, err) < 0 ||
@@ -277,7 +203,7 @@ static int canon_rhs(const char *rhs, char **out, struct perr *err)
 	sb_add(&t, "k = ");
 	sb_add(&t, rhs);
 	sb_add(&t, "\n");
-	cfg = parse_xlu(t.s, t.len, "value", NULL);
+	cfg = xlparse_text(t.s, t.len, "value", NULL);
 	if (cfg == NULL || xlconf_scan(t.s, t.len, &sc, err) < 0 || sc.n != 1 ||
 	    canon_key(cfg, "k", &v) < 0) {
 		perr_printf(err, "'%.100s' is not an xl value", rhs);
@@ -417,10 +343,10 @@ static int write_edit(const char *file, const char *key, const char *rhs,
 	if (stat(real, &st) < 0)
 		die("cannot open '%s': %s", file, strerror(errno));
 	text = load(real, &len);
-	cfg = parse_xlu(text, len, file, &why);
+	cfg = xlparse_text(text, len, file, &why);
 	if (cfg == NULL)
 		die("'%s' does not parse with libxlutil: %s", file,
-		    complaint(why, file, line, sizeof(line)));
+		    xlparse_complaint(why, file, line, sizeof(line)));
 	xlu_cfg_destroy(cfg);
 	if (rhs != NULL && canon_rhs(rhs, &want, &err) < 0)
 		die("%s", err.msg);
@@ -470,10 +396,10 @@ static int cmd_get(const char *file, const char *key, bool raw)
 	int i, rc = 1;
 
 	text = load(file, &len);
-	cfg = parse_xlu(text, len, file, &why);
+	cfg = xlparse_text(text, len, file, &why);
 	if (cfg == NULL)
 		die("'%s' does not parse with libxlutil: %s", file,
-		    complaint(why, file, line, sizeof(line)));
+		    xlparse_complaint(why, file, line, sizeof(line)));
 	if (raw) {
 		if (xlconf_scan(text, len, &sc, &err) < 0)
 			die("%s: %s", file, err.msg);
@@ -520,7 +446,7 @@ static int cmd_check(const char *file)
 	int rc = 0;
 
 	text = load(file, &len);
-	cfg = parse_xlu(text, len, file, &why);
+	cfg = xlparse_text(text, len, file, &why);
 	if (cfg == NULL) {
 		fputs(why, stderr);
 		free(why);

@@ -387,7 +387,7 @@ test_usage() {
 		"$featmin" -- true -c "$tmp/noname.cfg"
 	printf 'name = "x\nmemory = 128\n' >"$tmp/broken.cfg"
 	expect_error "no policy, config libxlutil refuses" \
-		"^featmin: $tmp/broken.cfg:1: config parsing error" \
+		"^featmin: '$tmp/broken.cfg' does not parse with libxlutil: line 1: config parsing error" \
 		"$featmin" -- true -c "$tmp/broken.cfg"
 	printf 'name = "hetmig-test-no-such-domain"\n' >"$tmp/named.cfg"
 	printf 'name = "hetmig-test-other"\n' >"$tmp/other.cfg"
