@@ -426,8 +426,9 @@ static char *config_domain(const char *path)
 
 /*
  * With no -p and no journal: the policy of the domain the trial's config
- * names, as featdump -d reads it.  That config is typically the VM's own,
- * booted under another name by trial.sh -n, so the VM runs meanwhile.
+ * names, as featdump -d reads it.  That config can be the VM's own, when
+ * it names no disks: trial.sh -n boots it under another name while the VM
+ * runs on.
  */
 static void domain_policy(char *const *cmd, struct fset *fs_r)
 {
