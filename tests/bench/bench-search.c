@@ -16,18 +16,18 @@
  * (one reboot per feature) and ceil(log2 C(n, k)); the target column is
  * log2 C(n, k) + k + 2, unrounded.  Then how many rows meet each target.
  * H is the exact entropy of the row's needed set (k <= 4): with it, a row
- * is called 5x-impossible only when no search could meet the 5x target.
+ * is called 5x-impossible only when no search could meet the 5x target,
+ * and 5x-out-of-reach when none could that settles "nothing needed" in
+ * as few trials as this one (five_x).
  * Each row also gives the mean with -f's knowledge (f:mean): the search
  * is told that hiding every candidate fails, the least featmin -f can be
  * told (a host B with none of them).  For each k = 1 row that misses 5x,
  * a last line gives the least mean any search could take there, in a model
  * without dependencies: with nothing known, if it spent no more trials
  * than this one on a workload that needs nothing; and with -f.  For each
- * row missed with nothing known, a bound that holds with dependencies
- * too, from Kraft's inequality: the share of the search's tree of trials
- * the row would need to meet 5x, beside the share a search that settles
- * "nothing needed" as quickly has left; a row needing more cannot be met
- * by such a search.
+ * row missed with nothing known, five_x's bound, which holds with
+ * dependencies too: the share of the search's tree of trials the row
+ * would need to meet 5x, beside the share such a search has left.
  * Exit 1 when an answer was wrong, 2 on a usage or input error; a missed
  * target is a figure to read, not a failure.
  */
@@ -292,26 +292,10 @@ static void guest_candidates(const struct fset *host, struct fset *cand_r)
 struct miss {
 	const char *name;
 	int n, k, none;
-	bool missed;		/* with nothing known, not only with -f */
+	const char *five;	/* its verdict with nothing known */
 	double mean, fmean, h;
 	double least, fleast;	/* k = 1 */
 };
-
-/*
- * Whether M's row, missed with nothing known, is out of reach of any
- * search that settles "nothing needed" in as few trials as this one, by
- * the bound from Kraft's inequality under the table; *NEED_R and *LEFT_R
- * get its shares.
- */
-static bool out_of_reach(const struct miss *m, double *need_r,
-			 double *left_r)
-{
-	double t = (m->n + 1) / 5.0;
-
-	*need_r = exp2(-(t - 1.0 - m->h));
-	*left_r = 1.0 - exp2(-(m->none - 1));
-	return m->missed && m->h >= 0 && *need_r > *left_r;
-}
 
 /*
  * One simulated search for SIM's needed set, whose answer must be WANT;
@@ -336,14 +320,41 @@ static int one_search(const struct fset *cand, struct sim *sim, bool given,
 }
 
 /*
- * 5x fewer than n+1 is a target for k <= 4; where even the entropy of the
- * needed set (plus the unmasked trial) is above (n+1)/5, no search can
- * meet it: say so.
+ * 5x fewer than n+1 is a target for k <= 4, and Kraft's inequality bounds
+ * it: the needed sets are leaves of a search's tree of trials, and if
+ * those of a row hold a share s of the sum of 2^-depth (at most 1), its
+ * mean is at least 1 + H + log2(1/s), H the row's entropy.  Meeting
+ * (n+1)/5 takes the share five_share gives.
  */
-static const char *five_x(double mean, int n, double h)
+static double five_share(int n, double h)
 {
-	return mean * 5 <= n + 1 ? "ok" : h + 1 > (n + 1) / 5.0 ?
-	    "impossible" : "MISSED";
+	return exp2(-((n + 1) / 5.0 - 1.0 - h));
+}
+
+/*
+ * The share every k but 0 can have, when "nothing needed" takes NONE
+ * trials: its leaf, at depth NONE - 1, holds 2^-(NONE-1); 1 for a search
+ * told that something is needed (-f).
+ */
+static double share_left(int none)
+{
+	return none > 0 ? 1.0 - exp2(-(none - 1)) : 1.0;
+}
+
+/*
+ * The 5x verdict of a row with mean MEAN and entropy H (-1: unknown), for
+ * a search that leaves the share LEFT to every k: "impossible" when no
+ * search can meet it (a share over 1, that is H + 1 > (n+1)/5),
+ * "out-of-reach" when none leaving only LEFT can.
+ */
+static const char *five_x(double mean, int n, double h, double left)
+{
+	if (mean * 5 <= n + 1)
+		return "ok";
+	if (h < 0)
+		return "MISSED";
+	return five_share(n, h) > 1.0 ? "impossible" :
+	    five_share(n, h) > left ? "out-of-reach" : "MISSED";
 }
 
 static void usage(void)
@@ -358,6 +369,7 @@ int main(int argc, char *argv[])
 	struct fset host, cand;
 	int c, i, a, sets = 100, bad = 0, cands[HM_NR_FEATURES];
 	int rows = 0, met = 0, rows5 = 0, met5 = 0, imp5 = 0, nr_miss = 0;
+	int out5 = 0;
 	int fmet = 0, fmet5 = 0;
 	struct miss miss[64];
 	unsigned long long seed = 1;
@@ -385,19 +397,14 @@ int main(int argc, char *argv[])
 	/* Two answers worked by hand: the table must give them. */
 	if (k1_least(2, 1) != 3.5 || k1_least(2, 2) != 3.0)
 		die("k1_least: wrong on two candidates");
-	{
-		/* (n+1)/5 = 12 with H = 11 needs all the tree; H = 10 half. */
-		struct miss m = { .n = 59, .k = 2, .none = 3, .missed = true,
-		    .h = 11.0 };
-		double need, left;
-
-		if (!out_of_reach(&m, &need, &left) || need != 1.0 ||
-		    left != 0.75)
-			die("out_of_reach: wrong on H = 11");
-		m.h = 10.0;
-		if (out_of_reach(&m, &need, &left) || need != 0.5)
-			die("out_of_reach: wrong on H = 10");
-	}
+	/* (n+1)/5 = 12: H = 11 needs the whole tree, H = 10 half of it. */
+	if (five_share(59, 11.0) != 1.0 || five_share(59, 10.0) != 0.5 ||
+	    share_left(3) != 0.75 ||
+	    strcmp(five_x(13, 59, 11.5, 0.75), "impossible") != 0 ||
+	    strcmp(five_x(13, 59, 11.0, 0.75), "out-of-reach") != 0 ||
+	    strcmp(five_x(13, 59, 10.0, 0.75), "MISSED") != 0 ||
+	    strcmp(five_x(12, 59, 11.5, 0.75), "ok") != 0)
+		die("five_x: wrong on the cases worked by hand");
 	printf("%-32s %3s %3s %6s %4s %4s %6s %6s %6s %6s %6s %4s %5s %6s "
 	    "%s\n", "policy", "n", "k", "mean", "max", "n+1", "ceilC",
 	    "target", "x-fewer", "H", "125:mean", "max", "retry", "f:mean",
@@ -464,22 +471,23 @@ int main(int argc, char *argv[])
 			fmet += mean[2] <= target + 1e-9;
 			h = entropy(cands, n, k);
 			if (k <= 4) {
-				five = five_x(mean[0], n, h);
-				ffive = five_x(mean[2], n, h);
+				five = five_x(mean[0], n, h, share_left(none));
+				ffive = five_x(mean[2], n, h, share_left(0));
 				rows5++;
 				met5 += strcmp(five, "ok") == 0;
 				fmet5 += strcmp(ffive, "ok") == 0;
 				imp5 += strcmp(five, "impossible") == 0;
+				out5 += strcmp(five, "out-of-reach") == 0;
 			}
 			if (k <= 4 && nr_miss < 64 &&
-			    (strcmp(five, "MISSED") == 0 ||
-			    strcmp(ffive, "MISSED") == 0)) {
+			    (strcmp(five, "ok") != 0 || strcmp(ffive, "ok") != 0) &&
+			    strcmp(five, "impossible") != 0) {
 				struct miss *m = &miss[nr_miss++];
 
 				m->name = name;
 				m->n = n;
 				m->k = k;
-				m->missed = strcmp(five, "MISSED") == 0;
+				m->five = five;
 				m->none = none;
 				m->mean = mean[0];
 				m->fmean = mean[2];
@@ -505,15 +513,10 @@ int main(int argc, char *argv[])
 	}
 	printf("mean <= log2 C(n,k) + k + 2: %d of %d rows; with -f: %d\n",
 	    met, rows, fmet);
-	for (i = 0, c = 0; i < nr_miss; i++) {
-		double need, left;
-
-		c += out_of_reach(&miss[i], &need, &left);
-	}
 	printf("5x fewer than n+1 for k <= 4: %d of %d rows; %d more cannot "
 	    "be (H + 1 > (n+1)/5), and %d more cannot be for a search that "
 	    "settles nothing needed as quickly (below); with -f: %d\n",
-	    met5, rows5, imp5, c, fmet5);
+	    met5, rows5, imp5, out5, fmet5);
 	/*
 	 * Where k = 1 misses, how close any search could come: with nothing
 	 * known, if it settles "nothing needed" in as few trials as this one;
@@ -531,20 +534,11 @@ int main(int argc, char *argv[])
 		    miss[i].mean, miss[i].least, miss[i].none,
 		    miss[i].fmean, miss[i].fleast);
 	}
-	/*
-	 * Where a row misses, a bound by Kraft's inequality: the needed sets
-	 * are leaves of the search's tree of trials, and if those of a row
-	 * hold a share s of the sum of 2^-depth (at most 1), its mean is at
-	 * least 1 + H + log2(1/s).  The leaf for "nothing needed", at depth
-	 * none - 1, holds 2^-(none-1) of it; the rest is shared by every k.
-	 * So meeting (n+1)/5 takes s >= 2^-((n+1)/5 - 1 - H), which cannot be
-	 * when that is more than what is left.
-	 */
+	/* Where a row misses with nothing known, five_x's bound. */
 	for (i = 0, c = 0; i < nr_miss; i++) {
-		double need, left;
-		bool out = out_of_reach(&miss[i], &need, &left);
+		const struct miss *m = &miss[i];
 
-		if (miss[i].h < 0 || !miss[i].missed)
+		if (m->h < 0 || strcmp(m->five, "ok") == 0)
 			continue;
 		if (c++ == 0)
 			printf("rows missed: a search takes at least "
@@ -553,9 +547,10 @@ int main(int argc, char *argv[])
 			    "needed sets hold:\n");
 		printf("  %s n=%d k=%d, (n+1)/5 = %.1f: mean %.2f; needs "
 		    "s >= %.2f, and nothing needed in %d trials leaves %.2f "
-		    "for every k: %s\n", miss[i].name, miss[i].n, miss[i].k,
-		    (miss[i].n + 1) / 5.0, miss[i].mean, need, miss[i].none,
-		    left, out ? "cannot be" : "not ruled out");
+		    "for every k: %s\n", m->name, m->n, m->k, (m->n + 1) / 5.0,
+		    m->mean, five_share(m->n, m->h), m->none,
+		    share_left(m->none), strcmp(m->five, "out-of-reach") == 0 ?
+		    "cannot be" : "not ruled out");
 	}
 	printf("answers: %s\n", bad ? "SOME WRONG" : "all exact, with and "
 	    "without 125s, with and without -f");
