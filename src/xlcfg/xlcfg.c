@@ -33,8 +33,8 @@
 #include "policy.h"
 #include "util.h"
 #include "xlconf.h"
-#include "xlparse.h"
 #include "xlcpuid.h"
+#include "xlparse.h"
 
 #define MAX_CFG (16u << 20)
 /* Deeper than libxlutil's parser stack (bison's 10000) can nest lists. */

@@ -9,9 +9,9 @@
 #                            CPUID "-": no cpuid= line (featmin's trials
 #                            give their own)
 #   tagged TAG                      copy stdin line by line, "[TAG] " first
-#   beyond_baseline ANSWER          the features of featmin's ANSWER (its
-#                                   JSON) beyond the x86-64 baseline it
-#                                   keeps fixed, sorted, on one line
+#   beyond_fixed ANSWER ERR         the features of featmin's ANSWER (its
+#                                   JSON) beyond those its stderr ERR says
+#                                   it kept fixed, sorted, on one line
 #   guest_start NAME [XL-ARGS...]   xl create, and stream its console
 #   wait_marker NAME REGEX SECONDS  wait for a console line (0 found, 1 not)
 #   guest_log NAME                  the console so far
@@ -57,15 +57,19 @@ on_crash = "destroy"
 CFG
 }
 
-# tagged TAG: stdin to stdout as it comes, each line after "[TAG] ", so
-# that a long command's progress shows on the console at once (busybox sed
-# has no -u, and buffers into a pipe).
-beyond_baseline() {
-	featdump -f "$1" 2>/dev/null |
-		grep -vxE 'fpu|pse|tsc|msr|pae|cx8|apic|pge|cmov|mmx|fxsr|sse|sse2|syscall|lm' |
+# beyond_fixed ANSWER ERR: featmin's first line names what it keeps fixed.
+# The '-' line, which no feature is, keeps the pattern file from being
+# empty: busybox grep -v -f with an empty one prints nothing (featmin -a).
+beyond_fixed() {
+	sed -n 's/^featmin: .* kept fixed (\(.*\))$/\1/p' "$2" | tr ' ' '\n' >"$2.fixed"
+	echo '-' >>"$2.fixed"
+	featdump -f "$1" 2>/dev/null | grep -vxF -f "$2.fixed" |
 		sort | tr '\n' ' ' | sed 's/ $//'
 }
 
+# tagged TAG: stdin to stdout as it comes, each line after "[TAG] ", so
+# that a long command's progress shows on the console at once (busybox sed
+# has no -u, and buffers into a pipe).
 tagged() {
 	local line
 	while IFS= read -r line; do

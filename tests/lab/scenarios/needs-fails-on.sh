@@ -33,7 +33,7 @@ secs=$((SECONDS - start))
 check test "$rc" -eq 0 -- "featmin -f exits 0 (exit $rc)"
 check grep -q 'known to fail without' /tmp/fo.err -- "featmin says what it was told"
 
-got=$(beyond_baseline /tmp/fo.json)
+got=$(beyond_fixed /tmp/fo.json /tmp/fo.err)
 check test "$got" = "$want" -- "needed beyond the baseline: '$got' (want '$want')"
 check grep -q '"verified":true' /tmp/fo.json -- "the final mask passed a --verify trial"
 check grep -q '"fails":' /tmp/fo.journal -- "the journal keeps what -f said"

@@ -30,7 +30,7 @@ secs=$((SECONDS - start))
 cands=$(sed -n 's/^featmin: \([0-9]*\) candidate features.*/\1/p' /tmp/st.err)
 check test "$rc" -eq 0 -- "featmin exits 0 (exit $rc)"
 
-got=$(beyond_baseline /tmp/st.json)
+got=$(beyond_fixed /tmp/st.json /tmp/st.err)
 check test "$got" = "$want" -- "needed beyond the baseline: '$got' (want '$want')"
 check grep -q '"verified":true' /tmp/st.json -- "the final mask passed a --verify trial"
 trials=$(grep -c '"kind":"search"' /tmp/st.journal)
