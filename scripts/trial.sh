@@ -50,9 +50,9 @@ cleanup() {
 	local rc=$?
 	# Destroy without asking first: an xl that crashes on the question
 	# must not leave the domain behind.  Only a survivor is news.
-	if [ -n "$dom" ] && ! xl destroy "$dom" >/dev/null 2>&1; then
+	if [ -n "$dom" ] && ! xl destroy -- "$dom" >/dev/null 2>&1; then
 		local left=0
-		xl domid "$dom" >/dev/null 2>&1 || left=$?
+		xl domid -- "$dom" >/dev/null 2>&1 || left=$?
 		[ "$left" -eq 1 ] || warn "cannot destroy '$dom'"
 	fi
 	[ -z "$tmp" ] || rm -rf "$tmp"
@@ -67,7 +67,7 @@ dom_gone() {
 	local i
 	for i in 1 2; do
 		rc=0
-		xl domid "$1" >/dev/null 2>&1 || rc=$?
+		xl domid -- "$1" >/dev/null 2>&1 || rc=$?
 		[ "$rc" -eq 1 ] || return 1
 		[ "$i" -eq 2 ] || sleep 1
 	done
@@ -169,7 +169,7 @@ ssh_verdict() {
 	local command=$5
 	local rc=0
 	"$here/vm.sh" wait "$name" -s "$target" -w "$boot" || return 125
-	timeout -k 10 "$work" ssh "${SSH_OPTS[@]}" "$target" "$command" \
+	timeout -k 10 "$work" ssh "${SSH_OPTS[@]}" -- "$target" "$command" \
 		</dev/null || rc=$?
 	case $rc in
 	0) say "'$name' passed" ;;
@@ -194,13 +194,13 @@ trial() {
 	local opt
 	while getopts b:c:f:n:p:s:w:x: opt; do
 		case $opt in
-		b) boot=$OPTARG ;;
+		b) boot=$OPTARG; validate uint "-b seconds" "$boot" ;;
 		c) cfg=$OPTARG ;;
 		f) fail=$OPTARG ;;
-		n) name=$OPTARG ;;
+		n) name=$OPTARG; validate domain_name "domain name" "$name" ;;
 		p) pass=$OPTARG ;;
-		s) target=$OPTARG ;;
-		w) work=$OPTARG ;;
+		s) target=$OPTARG; validate ssh_target "ssh target" "$target" ;;
+		w) work=$OPTARG; validate uint "-w seconds" "$work" ;;
 		x) command=$OPTARG ;;
 		*) usage ;;
 		esac
@@ -210,15 +210,13 @@ trial() {
 		usage
 	fi
 	[ -z "$target" ] || [ -n "$command" ] || die "-s needs -x COMMAND"
-	[[ $boot =~ ^[0-9]+$ && $work =~ ^[0-9]+$ ]] || die "bad -b or -w"
 	[ -n "${HETMIG_CPUID:-}" ] || die "HETMIG_CPUID is not set: run me from featmin"
+	validate cpuid_value "HETMIG_CPUID" "$HETMIG_CPUID"
+	validate config_path "config path" "$cfg"
 	[ -r "$cfg" ] || die "cannot read '$cfg'"
-	need_cmd xl xen-utils-common
+	need_xen
 	[ -z "$target" ] || need_cmd ssh openssh-client
-	if [ -z "$name" ]; then
-		name=$(sed -n 's/^[[:space:]]*name[[:space:]]*=[[:space:]]*["'\'']\([^"'\'']*\)["'\''].*/\1/p' "$cfg" | tail -n 1)
-		[ -n "$name" ] || die "no name = in '$cfg': give -n NAME"
-	fi
+	[ -n "$name" ] || name=$("$here/vm.sh" name "$cfg")
 	tmp=$(mktemp -d)
 	trap 'cleanup' EXIT
 	trap 'exit 125' INT TERM HUP

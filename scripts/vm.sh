@@ -18,6 +18,12 @@
 #       xl destroy, if the domain exists.
 #   vm.sh console-log NAME
 #       Print the path of the domain's console log.
+#   vm.sh name CFG
+#       Print the name = of CFG.
+#
+# Every domain name (-n, a config's name =, NAME), ssh target, cpuid
+# value and number is checked before use (scripts/lib/common.sh): a bad
+# one is an error, exit 2.
 #
 # The console log is the one xenconsoled writes with --log=guest:
 # $HETMIG_CONSOLE_DIR/guest-NAME.log (default /var/log/xen).  A marker is
@@ -48,7 +54,7 @@ cleanup() {
 	local rc=$?
 	if [ -n "$started_dom" ]; then
 		warn "destroying '$started_dom'"
-		xl destroy "$started_dom" >/dev/null 2>&1 || true
+		xl destroy -- "$started_dom" >/dev/null 2>&1 || true
 	fi
 	exit "$rc"
 }
@@ -81,13 +87,13 @@ log_size() {
 # (exit 1); xl crashing (seen under emulation) counts as "still there".
 dom_exists() {
 	local rc=0
-	xl domid "$1" >/dev/null 2>&1 || rc=$?
+	xl domid -- "$1" >/dev/null 2>&1 || rc=$?
 	[ "$rc" -ne 1 ]
 }
 
 # dom_known NAME: true only when xl answers with NAME's id (exit 0).
 dom_known() {
-	xl domid "$1" >/dev/null 2>&1
+	xl domid -- "$1" >/dev/null 2>&1
 }
 
 # wait_marker NAME MARKER OFFSET SECS: 0 when MARKER shows up, 1 on time
@@ -124,7 +130,7 @@ wait_ssh() {
 	local secs=$3
 	local end=$((SECONDS + secs))
 	while [ "$SECONDS" -lt "$end" ]; do
-		if ssh "${SSH_OPTS[@]}" "$target" true </dev/null >/dev/null 2>&1; then
+		if ssh "${SSH_OPTS[@]}" -- "$target" true </dev/null >/dev/null 2>&1; then
 			return 0
 		fi
 		if ! dom_exists "$name"; then
@@ -135,6 +141,16 @@ wait_ssh() {
 	done
 	warn "ssh to '$target' did not answer within ${secs}s"
 	return 1
+}
+
+# cmd_name CFG: print the name = of CFG, checked as a domain name.
+cmd_name() {
+	local name
+	[ -r "$1" ] || die "cannot read '$1'"
+	name=$(cfg_name "$1")
+	[ -n "$name" ] || die "no name = in '$1': give -n NAME"
+	validate domain_name "domain name in '$1'" "$name"
+	printf '%s\n' "$name"
 }
 
 cmd_start() {
@@ -150,26 +166,29 @@ cmd_start() {
 	OPTIND=1
 	while getopts c:n:m:s:w: opt; do
 		case $opt in
-		c) cpuid=$OPTARG ;;
-		n) name=$OPTARG ;;
+		c) cpuid=$OPTARG; validate cpuid_value "cpuid value" "$cpuid" ;;
+		n) name=$OPTARG; validate domain_name "domain name" "$name" ;;
 		m) marker=$OPTARG ;;
-		s) target=$OPTARG ;;
-		w) secs=$OPTARG ;;
+		s) target=$OPTARG; validate ssh_target "ssh target" "$target" ;;
+		w) secs=$OPTARG; validate uint "-w seconds" "$secs" ;;
 		*) usage ;;
 		esac
 	done
 	shift $((OPTIND - 1))
 	[ $# -eq 1 ] || usage
 	cfg=$1
+	# xl create takes an argument with '=' for a line of config.
+	validate config_path "config path" "$cfg"
 	[ -r "$cfg" ] || die "cannot read '$cfg'"
 	[ -z "$marker" ] || [ -z "$target" ] || die "-m and -s exclude each other"
-	[ -n "$name" ] || name=$(cfg_name "$cfg")
-	[ -n "$name" ] || die "no name = in '$cfg': give -n NAME"
-	need_cmd xl xen-utils-common
+	[ -n "$name" ] || name=$(cmd_name "$cfg")
+	need_xen
 	if dom_known "$name"; then
 		die "a domain '$name' exists already"
 	fi
-	# A value in xl's legacy list form ("[ ... ]") goes in as it is.
+	# A value in xl's legacy list form ("[ ... ]") goes in as it is.  Both
+	# forms passed is_cpuid_value: no quote or newline can end the string
+	# and start another config line.
 	case $cpuid in
 	'') ;;
 	'['*) items+=("cpuid=$cpuid") ;;
@@ -180,7 +199,7 @@ cmd_start() {
 	trap 'cleanup' EXIT
 	trap 'on_signal' INT TERM HUP
 	started_dom=$name
-	if ! xl create "$cfg" "${items[@]}" >&2; then
+	if ! xl create -- "$cfg" "${items[@]}" >&2; then
 		warn "xl create '$cfg' failed"
 		# xl may leave a half-built domain behind: cleanup destroys it.
 		exit 3
@@ -203,18 +222,19 @@ cmd_wait() {
 	local opt
 	[ $# -ge 1 ] || usage
 	name=$1
+	validate domain_name "domain name" "$name"
 	shift
 	OPTIND=1
 	while getopts m:s:o:w: opt; do
 		case $opt in
 		m) marker=$OPTARG ;;
-		s) target=$OPTARG ;;
-		o) offset=$OPTARG ;;
-		w) secs=$OPTARG ;;
+		s) target=$OPTARG; validate ssh_target "ssh target" "$target" ;;
+		o) offset=$OPTARG; validate uint "-o offset" "$offset" ;;
+		w) secs=$OPTARG; validate uint "-w seconds" "$secs" ;;
 		*) usage ;;
 		esac
 	done
-	need_cmd xl xen-utils-common
+	need_xen
 	if [ -n "$marker" ]; then
 		wait_marker "$name" "$marker" "$offset" "$secs"
 	elif [ -n "$target" ]; then
@@ -231,17 +251,18 @@ cmd_stop() {
 	local end
 	[ $# -ge 1 ] || usage
 	name=$1
+	validate domain_name "domain name" "$name"
 	shift
 	OPTIND=1
 	while getopts w: opt; do
 		case $opt in
-		w) secs=$OPTARG ;;
+		w) secs=$OPTARG; validate uint "-w seconds" "$secs" ;;
 		*) usage ;;
 		esac
 	done
-	need_cmd xl xen-utils-common
+	need_xen
 	dom_exists "$name" || return 0
-	xl shutdown "$name" >/dev/null 2>&1 || true
+	xl shutdown -- "$name" >/dev/null 2>&1 || true
 	end=$((SECONDS + secs))
 	while [ "$SECONDS" -lt "$end" ] && dom_exists "$name"; do
 		sleep 1
@@ -251,8 +272,9 @@ cmd_stop() {
 
 cmd_destroy() {
 	[ $# -eq 1 ] || usage
-	need_cmd xl xen-utils-common
-	if ! xl destroy "$1" >/dev/null 2>&1 && dom_exists "$1"; then
+	validate domain_name "domain name" "$1"
+	need_xen
+	if ! xl destroy -- "$1" >/dev/null 2>&1 && dom_exists "$1"; then
 		die "cannot destroy '$1'"
 	fi
 }
@@ -265,7 +287,15 @@ main() {
 	wait) cmd_wait "$@" ;;
 	stop) cmd_stop "$@" ;;
 	destroy) cmd_destroy "$@" ;;
-	console-log) [ $# -eq 1 ] || usage; console_log "$1" ;;
+	name)
+		[ $# -eq 1 ] || usage
+		cmd_name "$1"
+		;;
+	console-log)
+		[ $# -eq 1 ] || usage
+		validate domain_name "domain name" "$1"
+		console_log "$1"
+		;;
 	*) usage ;;
 	esac
 }

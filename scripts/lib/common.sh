@@ -33,3 +33,91 @@ need_cmd() {
 need_root() {
 	[ "$(id -u)" -eq 0 ] || die "must be run as root"
 }
+
+# --- validation at the edge ----------------------------------------------
+# hetmig runs as root and hands names to xl (which builds shell command
+# lines from some of them), to ssh and to xl config lines.  Each kind of
+# name is checked here, once, against what it may be; a script dies with
+# one line naming the bad value before it uses it.  The checks are strict
+# on purpose: a value they refuse can still be given by renaming, a value
+# they let through wrongly runs as root.
+
+# is_domain_name NAME: a Xen domain (or VM) name hetmig accepts: letters,
+# digits, '_', '.', '-', not starting with '-' or '.', at most 64 bytes.
+# Xen allows more; these are what xl configs, file names under the state
+# directory and shell command lines can all carry unquoted.
+is_domain_name() {
+	[[ ${#1} -le 64 && $1 =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]*$ ]]
+}
+
+# is_host NAME: a host name (RFC 1123 labels, dot-separated), an IPv4
+# address or an IPv6 address (bare, without brackets).  Nothing that a
+# shell, ssh's option parser or a path could read as more than a name.
+is_host() {
+	local label='[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?'
+	[ "${#1}" -le 253 ] || return 1
+	[[ $1 =~ ^$label(\.$label)*\.?$ ]] && return 0
+	[[ $1 =~ ^[0-9A-Fa-f:.]+$ && $1 == *:*:* ]]
+}
+
+# is_ssh_target TARGET: [USER@]HOST, USER a POSIX login name.
+is_ssh_target() {
+	local user
+	local host=$1
+	if [[ $1 == *@* ]]; then
+		user=${1%%@*}
+		host=${1#*@}
+		[[ $user =~ ^[a-z_][a-z0-9_.-]{0,31}$ ]] || return 1
+	fi
+	is_host "$host"
+}
+
+# is_cpuid_value VALUE: a cpuid= value as hetmig passes it to xl create:
+# the libxl form "host,NAME=VALUE,..." or the legacy list text
+# [ "LEAF[,SUBLEAF]:REG=BITS,...", ... ].  This is a grammar check, so
+# that no quote, backslash or newline can reach an xl config line; each
+# item's meaning is checked by the installed libxl in the C binaries.
+is_cpuid_value() {
+	local item='[A-Za-z0-9_.-]+=[A-Za-z0-9]+'
+	local leaf='"[0-9A-Fa-fx]+(,[0-9A-Fa-fx]+)?:e[a-d]x=[01xks]{32}(,e[a-d]x=[01xks]{32})*"'
+	[[ $1 =~ ^host(,$item)*$ ]] && return 0
+	[[ $1 =~ ^\[\ *$leaf(\ *,\ *$leaf)*\ *\]$ ]]
+}
+
+# is_uint VALUE: a decimal number (no sign, at most 9 digits), safe in
+# bash arithmetic.
+is_uint() {
+	[[ $1 =~ ^[0-9]{1,9}$ ]]
+}
+
+# validate KIND WHAT VALUE: die "bad WHAT 'VALUE'" unless is_KIND VALUE.
+# The value is printed with %q when it holds anything unprintable, so the
+# error stays one line.
+validate() {
+	local shown=$3
+	"is_$1" "$3" && return 0
+	[[ $3 =~ ^[[:print:]]*$ ]] || printf -v shown '%q' "$3"
+	die "bad $2 '$shown'"
+}
+
+# need_xen: die unless xl is installed and answers as Xen's toolstack in a
+# dom0.  Without Xen, xl exits 1 for every question, the same status as
+# "no such domain": a script that went on would take every domain for
+# gone.
+need_xen() {
+	need_cmd xl xen-utils-4.17
+	xl info >/dev/null 2>&1 || die "xl cannot reach Xen ('xl info' fails): run this in a Xen dom0"
+}
+
+# is_config_path PATH: a file name xl create can take: xl reads an
+# argument holding '=' as a line of config, not as the file.  No control
+# characters either, so that every message about it stays one line.
+is_config_path() {
+	[[ -n $1 && $1 != *=* && $1 =~ ^[[:print:]]+$ && $1 != -* ]]
+}
+
+# is_remote_path PATH: an absolute path that can go unquoted into a shell
+# command line run elsewhere (the workload run in a twin over ssh).
+is_remote_path() {
+	[[ $1 =~ ^/[A-Za-z0-9_.+/-]*$ && $1 != *..* ]]
+}
