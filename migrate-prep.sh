@@ -10,7 +10,11 @@
 # --apply, move the VM (cold: stop, copy, start on B; live: xl migrate).
 # See migrate-prep(8).  Exit: 0 ready or done, 1 not possible (B lacks a
 # needed feature), 2 error.
-set -euo pipefail
+#
+# Everything this script is given (VM and host names, ssh targets, paths,
+# numbers) is checked before use with the validators of lib/common.sh: it
+# runs as root and hands them to xl, ssh and shell command lines on B.
+set -Eeuo pipefail
 
 PROG=migrate-prep
 self=$(readlink -f "${BASH_SOURCE[0]}")
@@ -46,6 +50,7 @@ trial_args=()
 trial_cfg=""
 trial_ssh=""
 workload_dir=/usr/lib/hetmig/workloads
+line_form=""
 
 # State of the run, for the report and for the exit path.
 vm=""
@@ -74,6 +79,8 @@ usage: migrate-prep.sh [options] VM HOSTB
   --trial-ssh TARGET    judge each trial by running the workload over ssh
                         in the twin (default: its console verdict)
   --trial-arg ARG       pass ARG to the trial script (repeatable)
+  --workload-dir DIR    where the workloads are in the twin, for
+                        --trial-ssh (default /usr/lib/hetmig/workloads)
   --level common|needed the cpuid= level for B (default common)
   -o FILE               where to write B's config (default in the state dir)
   --apply cold|live     move the VM after preparing it
@@ -106,14 +113,15 @@ bin() {
 }
 
 # remote ARGS...: run a command on host B.  The remote command (ssh, or
-# what --remote-cmd names) gets one shell command line, as ssh does; each
-# argument is quoted for that shell.
+# what --remote-cmd names) is called as `CMD -- HOSTB LINE`, as ssh is: the
+# `--` ends its options, so no host name can be taken for one, and LINE is
+# one shell command line in which each argument is quoted for that shell.
 remote() {
 	local -a cmd
 	local line
 	read -r -a cmd <<<"$remote_cmd"
 	printf -v line '%q ' "$@"
-	"${cmd[@]}" "$hostb" "$line" </dev/null
+	"${cmd[@]}" -- "$hostb" "$line" </dev/null
 }
 
 # remote_sh SCRIPT: run a shell script (one string) on host B, with this
@@ -121,7 +129,7 @@ remote() {
 remote_sh() {
 	local -a cmd
 	read -r -a cmd <<<"$remote_cmd"
-	"${cmd[@]}" "$hostb" "$1"
+	"${cmd[@]}" -- "$hostb" "$1"
 }
 
 act() {
@@ -139,9 +147,9 @@ domain_running() {
 	for try in 1 2 3; do
 		rc=0
 		if [ "$1" = A ]; then
-			xl domid "$2" >/dev/null 2>&1 || rc=$?
+			xl domid -- "$2" >/dev/null 2>&1 || rc=$?
 		else
-			remote xl domid "$2" >/dev/null 2>&1 || rc=$?
+			remote xl domid -- "$2" >/dev/null 2>&1 || rc=$?
 		fi
 		case $rc in 0 | 1) return "$rc" ;; esac
 		[ "$try" -eq 3 ] || sleep 1
@@ -164,7 +172,7 @@ wait_running() {
 # action.  Its OS has stopped, so destroying it loses nothing.
 shut_down() {
 	local state
-	state=$(xl list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }')
+	state=$(xl list -- "$1" 2>/dev/null | awk 'NR == 2 { print $5 }')
 	[[ $state == *s* ]]
 }
 
@@ -174,13 +182,13 @@ wait_gone() {
 	local i
 	local rc
 	for ((i = 0; i < $2; i++)); do
-		[ $((i % 20)) -ne 0 ] || xl shutdown "$1" >/dev/null 2>&1 || true
+		[ $((i % 20)) -ne 0 ] || xl shutdown -- "$1" >/dev/null 2>&1 || true
 		rc=0
 		domain_running A "$1" || rc=$?
 		[ "$rc" -ne 1 ] || return 0
 		if [ "$rc" -eq 0 ] && shut_down "$1"; then
 			say "'$1' has shut down but is still listed: destroying what is left of it"
-			xl destroy "$1" >/dev/null 2>&1 || true
+			xl destroy -- "$1" >/dev/null 2>&1 || true
 		fi
 		sleep 1
 	done
@@ -198,7 +206,7 @@ wait_suspendable() {
 	local v
 	command -v xenstore-read >/dev/null 2>&1 || return 0
 	for ((i = 0; i < $2; i++)); do
-		id=$(xl domid "$1" 2>/dev/null) || id=
+		id=$(xl domid -- "$1" 2>/dev/null) || id=
 		if [ -n "$id" ]; then
 			v=$(xenstore-read "/local/domain/$id/control/feature-suspend" 2>/dev/null) || v=
 			[ "$v" != 1 ] || return 0
@@ -227,6 +235,7 @@ parse_args() {
 		--trial-arg) trial_args+=("${2:?}"); shift ;;
 		--trial-config) trial_cfg=${2:?}; shift ;;
 		--trial-ssh) trial_ssh=${2:?}; shift ;;
+		--workload-dir) workload_dir=${2:?}; shift ;;
 		--level) level=${2:?}; shift ;;
 		-o) out_cfg=${2:?}; shift ;;
 		--apply) apply=${2:?}; shift ;;
@@ -251,17 +260,25 @@ parse_args() {
 	[ "${#pos[@]}" -eq 2 ] || usage
 	vm=${pos[0]}
 	hostb=${pos[1]}
+	validate domain_name "VM name" "$vm"
+	# xl migrate hands HOSTB to a shell (`exec ssh HOSTB xl
+	# migrate-receive`), and it names files in the state directory.
+	validate ssh_target "host" "$hostb"
+	[ -z "$trial_ssh" ] || validate ssh_target "--trial-ssh target" "$trial_ssh"
+	validate remote_path "--workload-dir" "$workload_dir"
 	case $level in common | needed) ;; *) die "unknown level '$level': expected common or needed" ;; esac
 	case $apply in "" | cold | live) ;; *) die "unknown --apply '$apply': expected cold or live" ;; esac
-	case $shutdown_timeout in '' | *[!0-9]*) die "bad --shutdown-timeout '$shutdown_timeout'" ;; esac
-	case $check_timeout in '' | *[!0-9]*) die "bad --check-timeout '$check_timeout'" ;; esac
+	validate uint "--shutdown-timeout" "$shutdown_timeout"
+	validate uint "--check-timeout" "$check_timeout"
 	# grep -E exits 2 on a bad expression (and 1 on no match: fine here).
 	rc=0
 	[ -z "$check_marker" ] || grep -Eq -- "$check_marker" </dev/null 2>/dev/null || rc=$?
 	[ "$rc" -ne 2 ] || die "bad --check-marker '$check_marker': not an extended regex"
-	[[ $vm =~ ^[A-Za-z0-9_.-]+$ ]] || die "bad VM name '$vm'"
 	[ -n "$cfg" ] || cfg=/etc/xen/$vm.cfg
+	# xl create takes an argument with '=' for a line of config.
+	validate config_path "config path" "$cfg"
 	[ -r "$cfg" ] || die "cannot read config '$cfg'"
+	[ -z "$trial_cfg" ] || validate config_path "trial config path" "$trial_cfg"
 	if [ -n "$dest_policy" ] && [ ! -r "$dest_policy" ]; then
 		die "cannot read '$dest_policy'"
 	fi
@@ -273,6 +290,7 @@ parse_args() {
 
 setup() {
 	need_cmd xl xen-utils-4.17
+	need_cmd jq jq
 	bin featdump >/dev/null
 	bin featcmp >/dev/null
 	bin xlcfg >/dev/null
@@ -290,8 +308,19 @@ setup() {
 	work=$(mktemp -d)
 }
 
+# on_error COMMAND: set -e stops the script on a command that failed
+# unexpectedly; whatever that command's status, it is an error (2), never
+# the "not possible" (1) of a failed check.  Inside a subshell only the
+# status is set: the shell that waits for it says what failed.
+on_error() {
+	local rc=$?
+	[ "$BASH_SUBSHELL" -eq 0 ] || exit 2
+	die "'$1' failed (exit $rc)"
+}
+
 cleanup() {
 	local rc=$?
+	trap - ERR
 	# A failure between stopping the VM on A and starting it on B must not
 	# leave it running nowhere, nor on both: if B runs it after all (a
 	# create whose answer was lost), it stays there; else it starts again
@@ -312,7 +341,7 @@ cleanup() {
 	fi
 	if [ "$where" = none ] && [ -n "$vm" ]; then
 		say "the VM runs on neither host: restarting it on this host"
-		if xl create "$cfg" >&2 && wait_running A "$vm" 60; then
+		if xl create -- "$cfg" >&2 && wait_running A "$vm" 60; then
 			where=A
 			say "'$vm' runs on this host again; nothing was moved"
 		else
@@ -331,10 +360,10 @@ cleanup() {
 guest_type() {
 	local t
 	local builder
-	t=$("$(bin xlcfg)" get "$cfg" type 2>/dev/null || true)
+	t=$("$(bin xlcfg)" get -- "$cfg" type 2>/dev/null || true)
 	t=${t//\"/}
 	if [ -z "$t" ]; then
-		builder=$("$(bin xlcfg)" get "$cfg" builder 2>/dev/null || true)
+		builder=$("$(bin xlcfg)" get -- "$cfg" builder 2>/dev/null || true)
 		case ${builder//\"/} in hvm) t=hvm ;; *) t=pv ;; esac
 	fi
 	case $t in pv | pvh | hvm) printf '%s\n' "$t" ;; *) die "unknown guest type '$t' in '$cfg'" ;; esac
@@ -344,7 +373,7 @@ read_policies() {
 	local gtype=$1
 	local sys=hvm-default
 	[ "$gtype" = pv ] && sys=pv-default
-	xl list "$vm" >/dev/null 2>&1 || die "domain '$vm' is not running on this host"
+	xl list -- "$vm" >/dev/null 2>&1 || die "domain '$vm' is not running on this host"
 	"$(bin featdump)" -d "$vm" -o json >"$work/vm.json"
 	"$(bin featdump)" -s "$sys" -o json >"$work/a.json"
 	if [ -n "$dest_policy" ]; then
@@ -406,7 +435,7 @@ trial_command() {
 		if [ -n "$trial_cfg" ]; then
 			args=(-c "$trial_cfg")
 		else
-			disks=$("$(bin xlcfg)" get "$cfg" disk 2>/dev/null || true)
+			disks=$("$(bin xlcfg)" get -- "$cfg" disk 2>/dev/null || true)
 			[ -z "$disks" ] || [ "$disks" = "[]" ] ||
 				die "--analyse would boot '$cfg' again, on the disks '$vm' uses: give --trial-config, a copy of the config with its own disks"
 			args=(-c "$cfg" -n "$vm-hetmig-trial")
@@ -421,7 +450,7 @@ run_analysis() {
 	local trial=$libdir/trial.sh
 	local current
 	local -a extra=()
-	current=$("$(bin xlcfg)" get "$cfg" cpuid 2>/dev/null || true)
+	current=$("$(bin xlcfg)" get -- "$cfg" cpuid 2>/dev/null || true)
 	current=${current#host}
 	current=${current#,}
 	[ -z "$current" ] || extra=(-e "$current")
@@ -458,33 +487,47 @@ make_line() {
 	else
 		cp "$work/needed.json" "$work/keep.json"
 	fi
-	line=$("$(bin featcmp)" -x "$work/a.json" "$work/b.json" "$work/keep.json") ||
-		die "cannot render the cpuid= line"
+	"$(bin featcmp)" -x -j "$work/a.json" "$work/b.json" "$work/keep.json" \
+		>"$work/line.json" || die "cannot render the cpuid= line"
+	line=$(jq -r .cpuid "$work/line.json")
+	line_form=$(jq -r .form "$work/line.json")
 }
 
 write_config() {
 	local target=${out_cfg:-$state_dir/$vm.$hostb.cfg}
 	cp "$cfg" "$work/new.cfg"
-	"$(bin xlcfg)" set "$work/new.cfg" cpuid "$line" >/dev/null
+	"$(bin xlcfg)" set -- "$work/new.cfg" cpuid "$line" >/dev/null
 	diff -u -L "$cfg" -L "$target" "$cfg" "$work/new.cfg" >&2 || true
 	if [ "$dry_run" -eq 1 ]; then
 		act "dry run: would write '$target'"
 		return 0
 	fi
-	if [ -e "$target" ]; then
-		"$(bin xlcfg)" set "$target" cpuid "$line" >/dev/null
+	if [ -e "$target" ] || [ -L "$target" ]; then
+		"$(bin xlcfg)" set -- "$target" cpuid "$line" >/dev/null
 	else
-		cp "$work/new.cfg" "$target.tmp"
-		sync "$target.tmp"
-		mv "$target.tmp" "$target"
+		write_new "$work/new.cfg" "$target"
 	fi
 	act "wrote '$target'"
 	out_cfg=$target
 }
 
+# write_new SRC TARGET: put a copy of SRC at TARGET, which does not exist:
+# through a temporary file that mktemp creates (O_EXCL) in TARGET's
+# directory, so that no file planted under a predictable name can
+# redirect the write; synced, then renamed.
+write_new() {
+	local t
+	t=$(mktemp -- "$(dirname -- "$2")/.$(basename -- "$2").XXXXXX") ||
+		die "cannot create a temporary file next to '$2'"
+	if ! cp -- "$1" "$t" || ! sync -- "$t" || ! mv -T -- "$t" "$2"; then
+		rm -f -- "$t"
+		die "cannot write '$2'"
+	fi
+}
+
 # disk_paths: the local files and block devices the config's disks name.
 disk_paths() {
-	"$(bin xlcfg)" get "$cfg" disk 2>/dev/null | tr -d "[]'\"" | tr ',' '\n' |
+	"$(bin xlcfg)" get -- "$cfg" disk 2>/dev/null | tr -d "[]'\"" | tr ',' '\n' |
 		sed -n -e 's/^ *target=//p' -e 's/^ *\(file\|phy\|tap\|aio\):\(\/.*\)/\2/p' \
 			-e 's/^ *\(\/[^ ]*\) *$/\1/p' | sort -u
 }
@@ -497,11 +540,14 @@ copy_file() {
 	local qpath
 	local have
 	printf -v qpath '%q' "$path"
-	remote mkdir -p "$(dirname "$path")"
-	have=$(remote_sh "stat -c %s $qpath.part 2>/dev/null || echo 0" </dev/null)
-	case $have in '' | *[!0-9]*) have=0 ;; esac
-	tail -c +"$((have + 1))" "$path" | remote_sh "cat >> $qpath.part"
-	remote mv "$path.part" "$path"
+	remote mkdir -p -- "$(dirname -- "$path")" ||
+		die "cannot make the directory of '$path' on '$hostb'"
+	have=$(remote_sh "stat -c %s -- $qpath.part 2>/dev/null || echo 0" </dev/null) ||
+		die "cannot reach '$hostb' to copy '$path'"
+	is_uint "$have" || have=0
+	tail -c +"$((have + 1))" -- "$path" | remote_sh "cat >> $qpath.part" ||
+		die "copying '$path' to '$hostb' failed"
+	remote mv -- "$path.part" "$path" || die "cannot rename '$path.part' on '$hostb'"
 }
 
 # copy_disks: every local file or block device the config names goes to
@@ -518,12 +564,14 @@ copy_disks() {
 		if [ -b "$path" ]; then
 			remote test -b "$path" ||
 				die "block device '$path' does not exist on '$hostb': create it first"
-			dd if="$path" bs=4M status=none | remote_sh "dd of=$qpath bs=4M status=none"
+			dd if="$path" bs=4M status=none | remote_sh "dd of=$qpath bs=4M status=none" ||
+				die "copying '$path' to '$hostb' failed"
 		else
 			copy_file "$path"
 		fi
-		sum_a=$(sha256sum <"$path" | cut -d' ' -f1)
-		sum_b=$(remote sha256sum "$path" | cut -d' ' -f1)
+		sum_a=$(sha256sum <"$path" | cut -d' ' -f1) || die "cannot read '$path'"
+		sum_b=$(remote sha256sum -- "$path" | cut -d' ' -f1) ||
+			die "cannot checksum '$path' on '$hostb'"
 		[ "$sum_a" = "$sum_b" ] || die "checksum of '$path' differs on '$hostb'"
 	done < <(disk_paths)
 }
@@ -533,14 +581,15 @@ apply_cold() {
 	if ! wait_gone "$vm" "$shutdown_timeout"; then
 		[ "$force" -eq 1 ] || die "'$vm' did not shut down within ${shutdown_timeout}s (--force destroys it); it still runs here"
 		act "destroying '$vm' (--force)"
-		xl destroy "$vm"
+		xl destroy -- "$vm"
 	fi
 	where=none
 	[ "$shared_storage" -eq 1 ] || copy_disks
 	act "copying the config to $hostb:/etc/xen/$vm.cfg"
-	remote_sh "cat > /etc/xen/$vm.cfg.tmp && sync && mv /etc/xen/$vm.cfg.tmp /etc/xen/$vm.cfg" <"$out_cfg"
+	remote_sh "t=\$(mktemp /etc/xen/.$vm.cfg.XXXXXX) && cat > \"\$t\" && sync \"\$t\" && mv -T \"\$t\" /etc/xen/$vm.cfg" <"$out_cfg" ||
+		die "cannot write /etc/xen/$vm.cfg on '$hostb'"
 	act "starting '$vm' on $hostb"
-	remote xl create "/etc/xen/$vm.cfg" >&2 || die "xl create failed on '$hostb'"
+	remote xl create -- "/etc/xen/$vm.cfg" >&2 || die "xl create failed on '$hostb'"
 	wait_running B "$vm" 60 || die "'$vm' did not start on '$hostb'"
 	where=B
 	act "'$vm' runs on $hostb"
@@ -556,14 +605,14 @@ apply_live() {
 			exit 1
 		fi
 		act "setting the new cpuid= line in '$cfg' (old config kept)"
-		"$(bin xlcfg)" set "$cfg" cpuid "$line" >/dev/null
+		"$(bin xlcfg)" set -- "$cfg" cpuid "$line" >/dev/null
 		act "restarting '$vm' on this host with the new line"
 		wait_gone "$vm" "$shutdown_timeout" || {
 			[ "$force" -eq 1 ] || die "'$vm' did not shut down within ${shutdown_timeout}s (--force destroys it)"
-			xl destroy "$vm"
+			xl destroy -- "$vm"
 		}
 		where=none
-		xl create "$cfg" >&2 || die "xl create failed for '$cfg'"
+		xl create -- "$cfg" >&2 || die "xl create failed for '$cfg'"
 		wait_running A "$vm" 60 || die "'$vm' did not start again"
 		where=A
 		wait_suspendable "$vm" 120 ||
@@ -581,7 +630,7 @@ apply_live() {
 	# here, is tried again: a guest busy or still booting may miss the
 	# suspend request.  Anything else stops with where the VM is.
 	for try in 1 2 3; do
-		"${mig[@]}" "$vm" "$hostb" >&2 && break
+		"${mig[@]}" -- "$vm" "$hostb" >&2 && break
 		on=0
 		domain_running A "$vm" || on=$?
 		[ "$on" -eq 0 ] || die "xl migrate failed; '$vm' is not running here: check '$hostb'"
@@ -633,16 +682,9 @@ check_workload() {
 	fi
 }
 
+# json_list ITEM...: a JSON array of strings, built by jq.
 json_list() {
-	local first=1
-	local x
-	printf '['
-	for x in "$@"; do
-		[ "$first" -eq 1 ] || printf ','
-		first=0
-		printf '"%s"' "${x//\"/\\\"}"
-	done
-	printf ']'
+	jq -cn '$ARGS.positional' --args -- "$@"
 }
 
 report() {
@@ -651,20 +693,22 @@ report() {
 	local -a needed=()
 	local -a masked=()
 	[ -e "$work/needed.json" ] && mapfile -t needed < <(names_of "$work/needed.json")
-	if [ -n "$line" ]; then
-		IFS=, read -r -a masked <<<"${line#host}"
-		masked=("${masked[@]/%=0/}")
-		masked=("${masked[@]:1}")
-	fi
+	# What the line hides, as featcmp -x said (both forms of the line).
+	[ -s "$work/line.json" ] && mapfile -t masked < <(jq -r '.hidden[]' "$work/line.json")
 	if [ "$json" -eq 1 ]; then
-		printf '{"vm":"%s","source":"%s","destination":"%s","verdict":"%s",' \
-			"$vm" "$(hostname)" "$hostb" "$verdict"
-		printf '"needed_from":"%s","needed":%s,"missing":%s,"masked":%s,' \
-			"$needed_source" "$(json_list "${needed[@]}")" \
-			"$(json_list "${missing[@]}")" "$(json_list "${masked[@]}")"
-		printf '"cpuid":"%s","config":"%s","runs_on":"%s","workload_check":"%s","actions":%s}\n' \
-			"$line" "$out_cfg" "$where" "${workload_check//\"/\\\"}" \
-			"$(json_list "${actions[@]}")"
+		jq -cn --arg vm "$vm" --arg source "$(hostname)" --arg dest "$hostb" \
+			--arg verdict "$verdict" --arg needed_from "$needed_source" \
+			--argjson needed "$(json_list "${needed[@]}")" \
+			--argjson missing "$(json_list "${missing[@]}")" \
+			--argjson masked "$(json_list "${masked[@]}")" \
+			--arg cpuid "$line" --arg form "$line_form" --arg config "$out_cfg" \
+			--arg runs_on "$where" --arg check "$workload_check" \
+			--argjson actions "$(json_list "${actions[@]}")" \
+			'{vm: $vm, source: $source, destination: $dest, verdict: $verdict,
+			  needed_from: $needed_from, needed: $needed, missing: $missing,
+			  masked: $masked, cpuid: $cpuid, cpuid_form: $form,
+			  config: $config, runs_on: $runs_on, workload_check: $check,
+			  actions: $actions}'
 		return
 	fi
 	printf 'hetmig report: %s from %s to %s\n' "$vm" "$(hostname)" "$hostb"
@@ -690,9 +734,11 @@ main() {
 	parse_args "$@"
 	setup
 	trap 'cleanup' EXIT
+	trap 'on_error "$BASH_COMMAND"' ERR
 	trap 'exit 130' INT TERM
 	gtype=$(guest_type)
 	[ "$analyse" != yes ] || trial_command
+	need_xen
 	read_policies "$gtype"
 	find_needed
 	if ! check_needed; then

@@ -87,21 +87,77 @@ test_bad_input() {
 	untouched "bad input"
 }
 
-# On a machine where the domain is not running (this one: not a dom0),
-# migrate-prep stops before it reads or writes anything, dry run or not.
-test_no_domain() {
+# On a machine without Xen (this one: xl answers every question with exit
+# 1, as it answers "no such domain"), migrate-prep stops before it reads
+# or writes anything, dry run or not, and does not take the VM for gone.
+test_no_xen() {
 	local rc=0
 	command -v xl >/dev/null 2>&1 || { not_ok "no xl: install xen-utils-4.17"; return; }
 	mp -n -c "$tmp/vm.cfg" --dest-policy "$fixture" vm hostb >"$tmp/out" 2>"$tmp/err" || rc=$?
-	expect "no domain, dry run: exit" 2 "$rc"
-	expect_grep "no domain: named" "^migrate-prep: domain 'vm' is not running on this host$" "$tmp/err"
-	expect_grep "no domain: the report says where the VM is not" 'verdict: error' "$tmp/err"
-	untouched "no domain, dry run"
+	expect "no Xen, dry run: exit" 2 "$rc"
+	expect_grep "no Xen: named" "^migrate-prep: xl cannot reach Xen \('xl info' fails\): run this in a Xen dom0$" "$tmp/err"
+	expect_grep "no Xen: the report says where the VM is not" 'verdict: error' "$tmp/err"
+	untouched "no Xen, dry run"
 	rc=0
 	mp -c "$tmp/vm.cfg" --dest-policy "$fixture" vm hostb >"$tmp/out" 2>"$tmp/err" || rc=$?
-	expect "no domain: exit" 2 "$rc"
-	if [ -e "$tmp/state/vm/lock" ]; then not_ok "no domain: the lock was left behind"; else ok; fi
-	expect "no domain: config untouched" 0 "$(cmp -s "$tmp/vm.cfg" "$tmp/vm.cfg.copy"; echo $?)"
+	expect "no Xen: exit" 2 "$rc"
+	if [ -e "$tmp/state/vm/lock" ]; then not_ok "no Xen: the lock was left behind"; else ok; fi
+	expect "no Xen: config untouched" 0 "$(cmp -s "$tmp/vm.cfg" "$tmp/vm.cfg.copy"; echo $?)"
+}
+
+# Names that reach xl, ssh, a shell on B or a path under the state
+# directory are refused before anything runs: one line, exit 2, nothing
+# written, and nothing they carry is executed ($tmp/pwned stays absent).
+test_hostile_names() {
+	local c=$tmp/vm.cfg
+	local p=$tmp/pwned
+	local bad
+	local good
+	rm -rf "$tmp/state/vm"
+	# shellcheck disable=SC2016 # the backquotes are the hostile part
+	for bad in "\$(touch $p)" "h;touch $p" '-oProxyCommand=touch x' \
+		'../../etc' 'a b' 'h`id`' 'root@-h' 'Root@h' $'h\nx' ''; do
+		expect_error "host '$bad'" "^migrate-prep: bad host " \
+			mp -c "$c" --dest-policy "$fixture" -- vm "$bad"
+	done
+	for bad in '-x' '.hidden' '../vm' 'v"m' $'v\nm'; do
+		expect_error "VM '$bad'" "^migrate-prep: bad VM name " \
+			mp -c "$c" --dest-policy "$fixture" -- "$bad" hostb
+	done
+	expect_error "trial ssh option" "^migrate-prep: bad --trial-ssh target '-oProxyCommand=touch $p'" \
+		mp -c "$c" --analyse --trial-ssh "-oProxyCommand=touch $p" vm hostb
+	expect_error "workload dir" "^migrate-prep: bad --workload-dir 'x;id'" \
+		mp -c "$c" --workload-dir 'x;id' vm hostb
+	expect_error "workload dir, relative" "^migrate-prep: bad --workload-dir '../w'" \
+		mp -c "$c" --workload-dir '../w' vm hostb
+	cp "$c" "$tmp/a=b.cfg"
+	expect_error "config path with '='" "^migrate-prep: bad config path " \
+		mp -c "$tmp/a=b.cfg" vm hostb
+	expect_error "timeout, arithmetic" "^migrate-prep: bad --shutdown-timeout 'a\\[" \
+		mp -c "$c" --shutdown-timeout "a[\$(touch $p)]" vm hostb
+	if [ -e "$p" ] || [ -e x ]; then not_ok "a hostile name ran a command"; else ok; fi
+	untouched "hostile names"
+	for good in hostb hostb.example.org root@hostb 192.0.2.7 2001:db8::7 root@2001:db8::7; do
+		expect_rc "host '$good' passes validation" 2 \
+			mp -n -c "$c" --dest-policy "$fixture" -- vm "$good"
+		expect_grep "host '$good': stops only at Xen" "xl cannot reach Xen" "$tmp/err"
+	done
+}
+
+# The JSON report is JSON whatever the values hold: built by jq.
+test_json_report() {
+	local o=$tmp/out\"dir\\x/b.cfg
+	local rc=0
+	mp --json -c "$tmp/vm.cfg" -o "$o" --dest-policy "$fixture" vm hostb \
+		>"$tmp/out" 2>"$tmp/err" || rc=$?
+	expect "json: exit" 2 "$rc"
+	tail -n 1 "$tmp/err" >"$tmp/report.json"
+	if jq -e . "$tmp/report.json" >/dev/null 2>&1; then ok; else
+		not_ok "json: the report does not parse: $(cat "$tmp/report.json")"
+	fi
+	expect "json: the path comes back whole" "$o" "$(jq -r .config "$tmp/report.json" 2>/dev/null)"
+	expect "json: verdict" "error (exit 2): see the message above" \
+		"$(jq -r .verdict "$tmp/report.json" 2>/dev/null)"
 }
 
 # A second run for the same VM while one holds the lock is refused.
@@ -139,7 +195,9 @@ main() {
 	setup
 	test_usage
 	test_bad_input
-	test_no_domain
+	test_no_xen
+	test_hostile_names
+	test_json_report
 	test_lock
 	test_analyse_refusals
 	summary migrate-prep

@@ -67,7 +67,7 @@ check on_a_only -- "live refused: the VM still runs on A only"
 # other command on; the report and talk land in /tmp/report, /tmp/err.
 cold_through() {
 	# shellcheck disable=SC2016 # the script's text: it expands when it runs
-	printf '#!/bin/bash\ncase $2 in *"xl create"*) %s ;; esac\nexec /lab/remote "$@"\n' \
+	printf '#!/bin/bash\ncase $3 in *"xl create"*) %s ;; esac\nexec /lab/remote "$@"\n' \
 		"$2" >"/tmp/$1"
 	chmod +x "/tmp/$1"
 	migrate-prep "${PREP_ARGS[@]}" --remote-cmd "/tmp/$1" --apply cold \
