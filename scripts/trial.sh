@@ -5,6 +5,7 @@
 # usage: trial.sh -c CFG [-n NAME] [-b BOOT_SECS] [-w WORK_SECS]
 #                 [-p PASS_MARKER] [-f FAIL_MARKER]
 #                 [-s SSH_TARGET -x REMOTE_COMMAND]
+#                 [-H HOST [-T TRIAL_PATH]]
 #
 #   featmin -p pg.json -j pg.journal -e rdtscp=0 -- trial.sh -c pg.cfg
 #
@@ -16,7 +17,19 @@
 #   ssh (-s): once ssh to SSH_TARGET answers, REMOTE_COMMAND runs there and
 #     its exit status is the verdict.
 # HETMIG_METRIC lines the workload prints (console or ssh) are passed on to
-# featmin on stdout.
+# featmin on stdout.  On a failing verdict, the guest kernel's trap lines
+# ("traps: PROG[PID] trap invalid opcode ...") and the workload's own
+# "HETMIG-FAULT:" lines seen on the console are said on stderr, so that
+# the caller can name the instruction.
+#
+# With -H HOST the trial runs on another dom0 (host B, for migrate-prep's
+# rehearsal or featmin --verify there): CFG is copied to a mktemp file on
+# HOST, and trial.sh runs there (TRIAL_PATH, default the same path as
+# this script) with the same options, through the remote command in
+# HETMIG_REMOTE (default "ssh -o BatchMode=yes -o ConnectTimeout=10",
+# called as `CMD -- HOST LINE`, as migrate-prep calls it).  Its verdict is
+# this one's; whatever the way out, the domain and the copied config are
+# removed on HOST too.
 #
 # Exit status, as featmin reads it:
 #   0    the workload passed;
@@ -39,6 +52,11 @@ SSH_OPTS=(-o BatchMode=yes -o ConnectTimeout=10 -o StrictHostKeyChecking=no
 
 dom=
 tmp=
+# Set while a trial runs on another host (-H): what to remove there.
+rhost=
+rname=
+rcfg=
+rpid=
 
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2
@@ -55,8 +73,73 @@ cleanup() {
 		xl domid -- "$dom" >/dev/null 2>&1 || left=$?
 		[ "$left" -eq 1 ] || warn "cannot destroy '$dom'"
 	fi
+	[ -z "$rpid" ] || kill -TERM "$rpid" 2>/dev/null || true
+	[ -z "$rhost" ] || remote_cleanup
 	[ -z "$tmp" ] || rm -rf "$tmp"
 	exit "$rc"
+}
+
+# on_host ARGS...: the remote command (HETMIG_REMOTE) with ARGS after its
+# `--`: `on_host HOST LINE` runs the shell command line LINE on HOST.
+on_host() {
+	local -a cmd
+	read -r -a cmd <<<"${HETMIG_REMOTE:-ssh -o BatchMode=yes -o ConnectTimeout=10}"
+	"${cmd[@]}" -- "$@"
+}
+
+# remote_cleanup: destroy the trial's domain on the other host and remove
+# the copied config; the trial there normally did both already, so a
+# failure here is only news when the domain is still listed.
+# shellcheck disable=SC2317 # called by cleanup
+remote_cleanup() {
+	local line
+	printf -v line 'xl destroy -- %q >/dev/null 2>&1; rm -f -- %q; ! xl domid -- %q >/dev/null 2>&1' \
+		"$rname" "$rcfg" "$rname"
+	on_host "$rhost" "$line" </dev/null >/dev/null 2>&1 ||
+		warn "'$rname' may still exist on '$rhost': check with 'xl list' there"
+}
+
+# remote_trial HOST PATH CFG NAME OPTION...: run the trial on HOST with
+# trial.sh at PATH there, the config CFG copied over, under NAME, with the
+# other OPTIONs as they were given.
+remote_trial() {
+	local host=$1
+	local path=$2
+	local cfg=$3
+	local name=$4
+	local line
+	local rc=0
+	shift 4
+	# The file name is made on HOST by mktemp and checked here before it
+	# goes into a command line.
+	# shellcheck disable=SC2016 # the line expands on HOST
+	rcfg=$(on_host "$host" 'f=$(mktemp /tmp/hetmig-trial.XXXXXX) && cat >"$f" && echo "$f"' <"$cfg") || {
+		say "cannot copy '$cfg' to '$host'"
+		return 125
+	}
+	if ! [[ $rcfg =~ ^/tmp/hetmig-trial\.[A-Za-z0-9]+$ ]]; then
+		say "'$host' answered '$rcfg' for a temporary file"
+		rcfg=
+		return 125
+	fi
+	rhost=$host
+	rname=$name
+	printf -v line '%q ' env "HETMIG_CPUID=$HETMIG_CPUID" "HETMIG_TRIAL=${HETMIG_TRIAL:-?}" \
+		"$path" -c "$rcfg" -n "$name" "$@"
+	say "trial ${HETMIG_TRIAL:-?}: '$name' on '$host'"
+	# In the background, so that a signal reaches the trap at once (bash
+	# runs traps between commands, and waits for a foreground one).
+	on_host "$host" "$line" </dev/null &
+	rpid=$!
+	wait "$rpid" || rc=$?
+	rpid=
+	case $rc in
+	0 | 1 | 125) ;;
+	127) say "'$path' not found on '$host': install hetmig there (or give -T)"; rc=125 ;;
+	255) say "cannot reach '$host' through '${HETMIG_REMOTE:-ssh}'"; rc=125 ;;
+	*) say "the trial on '$host' ended with $rc: no verdict"; rc=125 ;;
+	esac
+	return "$rc"
 }
 
 # dom_gone NAME: true only when xl says twice, a second apart, that NAME
@@ -99,6 +182,7 @@ judge() {
 		metrics "$2"
 		say "'$1' failed: $(grep -F -m 1 -- "$4" "$2" | sed 's/\r$//')"
 		last_words "$2" "$4"
+		fault_lines "$2"
 		return 1
 	fi
 	return 2
@@ -113,6 +197,18 @@ last_words() {
 	head -n "$((n - 1))" "$1" | tail -n 5 | sed 's/\r$//' |
 		while IFS= read -r line; do
 			say "  | $line"
+		done
+}
+
+# fault_lines FILE: the guest kernel's trap lines and the workload's own
+# fault reports in FILE, each said as "fault: LINE", for the caller to
+# decode (featscan --trap reads them).
+fault_lines() {
+	local line
+	grep -aE 'traps: .*trap invalid opcode|HETMIG-FAULT:' "$1" |
+		sed -E -e 's/\r$//' -e 's/^\[ *[0-9]+\.[0-9]+\] //' |
+		while IFS= read -r line; do
+			say "fault: $line"
 		done
 }
 
@@ -143,6 +239,7 @@ console_verdict() {
 			[ "$rc" -eq 2 ] || return "$rc"
 			if [ -s "$out" ]; then
 				say "'$name' died before a verdict: $(tail -n 1 "$out" | sed 's/\r$//')"
+				fault_lines "$out"
 				return 1
 			fi
 			say "'$name' went away without a word on its console"
@@ -192,7 +289,10 @@ trial() {
 	local log
 	local offset=0
 	local opt
-	while getopts b:c:f:n:p:s:w:x: opt; do
+	local host=
+	local tpath=$here/trial.sh
+	local -a pass_on=()
+	while getopts b:c:f:H:n:p:s:T:w:x: opt; do
 		case $opt in
 		b) boot=$OPTARG; validate uint "-b seconds" "$boot" ;;
 		c) cfg=$OPTARG ;;
@@ -200,6 +300,8 @@ trial() {
 		n) name=$OPTARG; validate domain_name "domain name" "$name" ;;
 		p) pass=$OPTARG ;;
 		s) target=$OPTARG; validate ssh_target "ssh target" "$target" ;;
+		H) host=$OPTARG; validate ssh_target "host" "$host" ;;
+		T) tpath=$OPTARG; validate remote_path "-T trial path" "$tpath" ;;
 		w) work=$OPTARG; validate uint "-w seconds" "$work" ;;
 		x) command=$OPTARG ;;
 		*) usage ;;
@@ -214,9 +316,18 @@ trial() {
 	validate cpuid_value "HETMIG_CPUID" "$HETMIG_CPUID"
 	validate config_path "config path" "$cfg"
 	[ -r "$cfg" ] || die "cannot read '$cfg'"
+	[ -n "$name" ] || name=$("$here/vm.sh" name "$cfg")
+	if [ -n "$host" ]; then
+		validate remote_path "-T trial path" "$tpath"
+		pass_on=(-b "$boot" -w "$work" -p "$pass" -f "$fail")
+		[ -z "$target" ] || pass_on+=(-s "$target" -x "$command")
+		trap 'cleanup' EXIT
+		trap 'exit 125' INT TERM HUP
+		remote_trial "$host" "$tpath" "$cfg" "$name" "${pass_on[@]}"
+		return
+	fi
 	need_xen
 	[ -z "$target" ] || need_cmd ssh openssh-client
-	[ -n "$name" ] || name=$("$here/vm.sh" name "$cfg")
 	tmp=$(mktemp -d)
 	trap 'cleanup' EXIT
 	trap 'exit 125' INT TERM HUP

@@ -150,8 +150,93 @@ test_no_xen() {
 		"$vmsh" start "$tmp/t1.cfg"
 }
 
+# trial.sh -H: the trial runs on "another host" that is this machine
+# (tests/scripts/remote-here), against the xl double there.
+rtrial() {
+	fx env HETMIG_REMOTE="$here/remote-here" REMOTE_HERE_LOG="$tmp/remote.log" \
+		HETMIG_CPUID=host,rdtscp=0 HETMIG_TRIAL=r "$@"
+}
+
+# no_copies NAME: no config copied to the "other host" is left in /tmp.
+no_copies() {
+	local left
+	left=$(grep -o '/tmp/hetmig-trial\.[A-Za-z0-9]*' "$tmp/remote.log" | sort -u |
+		while read -r f; do [ ! -e "$f" ] || echo "$f"; done)
+	expect "$1: copied configs removed" "" "$left"
+}
+
+test_remote_trial() {
+	local pid
+	local rc=0
+	local i
+	setup_fake
+	: >"$tmp/remote.log"
+	expect_rc "trial.sh -H, pass" 0 rtrial env FAKE_XL_MODE=pass \
+		"$trialsh" -c "$tmp/t1.cfg" -b 5 -H hostb
+	expect "trial.sh -H, pass: metrics come back" "HETMIG_METRIC tps=46.1" "$(cat "$tmp/out")"
+	expect_grep "trial.sh -H: the remote command gets -- and the host" \
+		'^hostb env HETMIG_CPUID=host\\,rdtscp=0 HETMIG_TRIAL=r .*/trial\.sh -c /tmp/hetmig-trial\.' \
+		"$tmp/remote.log"
+	expect_grep "trial.sh -H: the domain was created there" "^create -- /tmp/hetmig-trial" \
+		"$tmp/xlstate/calls"
+	no_copies "trial.sh -H, pass"
+	expect_rc "trial.sh -H, fail" 1 rtrial env FAKE_XL_MODE=fail \
+		"$trialsh" -c "$tmp/t1.cfg" -b 5 -H hostb
+	expect_grep "trial.sh -H, fail: why" "failed: HETMIG-VERDICT: FAIL missing: avx2" "$tmp/err"
+	no_copies "trial.sh -H, fail"
+	expect_rc "trial.sh -H, unreachable" 125 rtrial env REMOTE_HERE_MODE=unreachable \
+		"$trialsh" -c "$tmp/t1.cfg" -b 5 -H hostb
+	expect_grep "trial.sh -H, unreachable: why" "cannot copy '.*' to 'hostb'" "$tmp/err"
+	expect_rc "trial.sh -H, no trial.sh there" 125 rtrial env FAKE_XL_MODE=pass \
+		"$trialsh" -c "$tmp/t1.cfg" -b 5 -H hostb -T /nonexistent/trial.sh
+	expect_grep "trial.sh -H, no trial.sh there: why" "'/nonexistent/trial.sh' not found on 'hostb'" "$tmp/err"
+	no_copies "trial.sh -H, no trial.sh there"
+	expect_rc "trial.sh -H, hostile host" 125 rtrial "$trialsh" -c "$tmp/t1.cfg" -H '-oProxyCommand=x'
+	expect_grep "trial.sh -H, hostile host: why" "^trial.sh: bad host " "$tmp/err"
+	# Stopped while the remote trial waits: the domain goes there too.
+	setup_fake
+	env PATH="$fake:$PATH" HETMIG_REMOTE="$here/remote-here" REMOTE_HERE_LOG="$tmp/remote.log" \
+		HETMIG_CPUID=host FAKE_XL_MODE=silent \
+		"$trialsh" -c "$tmp/t1.cfg" -b 60 -H hostb >/dev/null 2>"$tmp/err" &
+	pid=$!
+	for ((i = 0; i < 100; i++)); do
+		compgen -G "$tmp/xlstate/dom-*" >/dev/null && break
+		sleep 0.1
+	done
+	sleep 0.5
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	expect "trial.sh -H, SIGTERM: 125" 125 "$rc"
+	sleep 0.5
+	if compgen -G "$tmp/xlstate/dom-*" >/dev/null; then
+		not_ok "trial.sh -H, SIGTERM: the domain was left on the other host"
+	else
+		ok
+	fi
+	no_copies "trial.sh -H, SIGTERM"
+}
+
+# On a failing verdict trial.sh says the guest's trap lines.
+test_fault_lines() {
+	setup_fake
+	printf '#!/bin/sh
+exit 0
+' >"$tmp/noop"
+	expect_rc "fault lines: fail" 1 fx env FAKE_XL_MODE=silent HETMIG_CPUID=host \
+		bash -c 'printf "%s\n" "[   12.345678] traps: blind[61] trap invalid opcode ip:401d35 sp:7ffc1e0 error:0 in blind[401000+93000]" \
+			"HETMIG-FAULT: SIGILL at 0x401d35 in /hetmig/bin/blind" "HETMIG-VERDICT: FAIL" \
+			>"$HETMIG_CONSOLE_DIR/guest-t1.log.new"; (sleep 1; cat "$HETMIG_CONSOLE_DIR/guest-t1.log.new" >>"$HETMIG_CONSOLE_DIR/guest-t1.log") & exec "$0" -c "$1" -b 5' \
+		"$trialsh" "$tmp/t1.cfg"
+	expect_grep "fault lines: the kernel's, without its time stamp" \
+		'^trial.sh: fault: traps: blind\[61\] trap invalid opcode ip:401d35 .* in blind\[401000\+93000\]$' "$tmp/err"
+	expect_grep "fault lines: the workload's own" \
+		'^trial.sh: fault: HETMIG-FAULT: SIGILL at 0x401d35 in /hetmig/bin/blind$' "$tmp/err"
+}
+
 main() {
 	test_vm_sh_refusals
+	test_remote_trial
+	test_fault_lines
 	test_double_dash
 	test_trial_sh_refusals
 	test_no_xen
