@@ -49,6 +49,8 @@ check_timeout=300
 trial_args=()
 trial_cfg=""
 trial_ssh=""
+rehearse=auto
+programs=()
 workload_dir=/usr/lib/hetmig/workloads
 line_form=""
 
@@ -60,6 +62,10 @@ work=""
 where="A"		# A, B, none, or unknown: where the VM runs now
 actions=()
 workload_check="not asked for (--check-marker, --check-cmd)"
+rehearsal=""		# passed, failed, not rehearsed (the report's word)
+rehearsal_why=""	# the rest of the report's rehearsal line
+rehearsal_secs=""
+faults=()		# what a failed rehearsal trapped on, as said
 needed_source=""
 line=""
 missing=()
@@ -81,6 +87,13 @@ usage: migrate-prep.sh [options] VM HOSTB
   --trial-arg ARG       pass ARG to the trial script (repeatable)
   --workload-dir DIR    where the workloads are in the twin, for
                         --trial-ssh (default /usr/lib/hetmig/workloads)
+  --rehearse            boot the twin on B with B's line and run the
+                        workload there before anything moves (the default
+                        when a twin is given: --trial-config, --trial-ssh,
+                        --trial-arg, --analyse)
+  --no-rehearse         do not; --apply then moves the VM unrehearsed
+  --programs FILE       a copy of a guest program, to name the instruction
+                        a failed rehearsal trapped on (repeatable)
   --level common|needed the cpuid= level for B (default common)
   -o FILE               where to write B's config (default in the state dir)
   --apply cold|live     move the VM after preparing it
@@ -236,6 +249,9 @@ parse_args() {
 		--trial-config) trial_cfg=${2:?}; shift ;;
 		--trial-ssh) trial_ssh=${2:?}; shift ;;
 		--workload-dir) workload_dir=${2:?}; shift ;;
+		--rehearse) rehearse=yes ;;
+		--no-rehearse) rehearse=no ;;
+		--programs) programs+=("${2:?}"); shift ;;
 		--level) level=${2:?}; shift ;;
 		-o) out_cfg=${2:?}; shift ;;
 		--apply) apply=${2:?}; shift ;;
@@ -424,12 +440,11 @@ find_needed() {
 # the workload run over ssh.  The items of the VM's current cpuid= line
 # that are not features of its policy (rdtscp=0 where the host cannot
 # emulate it, say) go on every trial's line with -e.
-# trial_command: set trial_args for --analyse, or refuse, before anything
-# is read or written.
+# trial_command: set trial_args for --analyse and the rehearsal, or
+# refuse, before anything is read or written.
 trial_command() {
 	local disks
 	[ -x "$libdir/trial.sh" ] || die "trial script '$libdir/trial.sh' not found"
-	[ "$dry_run" -eq 0 ] || die "--analyse reboots the VM: not with --dry-run"
 	local -a args=("${trial_args[@]}")
 	if [ "${#args[@]}" -eq 0 ]; then
 		if [ -n "$trial_cfg" ]; then
@@ -437,7 +452,7 @@ trial_command() {
 		else
 			disks=$("$(bin xlcfg)" get -- "$cfg" disk 2>/dev/null || true)
 			[ -z "$disks" ] || [ "$disks" = "[]" ] ||
-				die "--analyse would boot '$cfg' again, on the disks '$vm' uses: give --trial-config, a copy of the config with its own disks"
+				die "a trial would boot '$cfg' again, on the disks '$vm' uses: give --trial-config, a copy of the config with its own disks"
 			args=(-c "$cfg" -n "$vm-hetmig-trial")
 		fi
 		[ -z "$trial_ssh" ] ||
@@ -460,6 +475,92 @@ run_analysis() {
 		"$trial" "${trial_args[@]}" >"$work/needed.new" </dev/null ||
 		die "the analysis failed; its journal is in '$state_dir/journal'"
 	mv "$work/needed.new" "$state_dir/needed.json"
+}
+
+# rehearsal_plan: whether the rehearsal runs, decided before anything is
+# read or written.  It runs by default when the options give a twin to
+# boot and a verdict to read (--trial-config, --trial-ssh, --trial-arg,
+# --analyse), or with --rehearse; a move without it is the user's explicit
+# choice (--no-rehearse), never a silent default.
+rehearsal_plan() {
+	if [ "$rehearse" = auto ]; then
+		rehearse=no
+		[ -z "$trial_cfg$trial_ssh" ] && [ "${#trial_args[@]}" -eq 0 ] &&
+			[ "$analyse" != yes ] || rehearse=yes
+		if [ "$rehearse" = no ]; then
+			rehearsal_why="no twin to boot on $hostb (--trial-config, --rehearse)"
+			[ -z "$apply" ] || [ "$dry_run" -eq 1 ] ||
+				die "--apply moves '$vm' only after a rehearsal on '$hostb': give its twin (--trial-config, or --rehearse when its config names no disks), or --no-rehearse to move it unrehearsed"
+		fi
+	elif [ "$rehearse" = no ]; then
+		rehearsal_why="skipped (--no-rehearse)"
+	fi
+	if [ "$rehearse" = yes ] && [ "$dry_run" -eq 1 ]; then
+		rehearse=no
+		rehearsal_why="skipped (dry run: nothing runs on $hostb)"
+	fi
+	[ "$rehearse" = no ] && rehearsal="not rehearsed" && return 0
+	[ "${#trial_args[@]}" -gt 0 ] || trial_command
+}
+
+# run_rehearsal: boot the twin on B with exactly the cpuid= line B will
+# get, run the workload there as the trials do (trial.sh -H, through the
+# remote command), and read the verdict: passed, failed (the line is not
+# safe on B's silicon: a program uses what B lacks without asking CPUID,
+# say), or not rehearsed when B could not tell.  trial.sh destroys the
+# twin on B on every way out.  Nothing of the VM's is touched.
+run_rehearsal() {
+	local rc=0
+	local start=$SECONDS
+	[ "$rehearse" = yes ] || return 0
+	act "rehearsing on $hostb: its twin with the line for $hostb"
+	HETMIG_REMOTE=$remote_cmd HETMIG_CPUID=$line HETMIG_TRIAL=rehearsal \
+		HETMIG_WORKLOAD=$workload "$libdir/trial.sh" -H "$hostb" \
+		"${trial_args[@]}" </dev/null >"$work/rehearsal.out" 2>"$work/rehearsal.err" || rc=$?
+	rehearsal_secs=$((SECONDS - start))
+	# The trial's talk, whichever stream the remote command brought it
+	# back on (ssh keeps them apart; a plain transport may not).
+	cat "$work/rehearsal.err" "$work/rehearsal.out" >"$work/rehearsal.log"
+	sed 's/^/  | /' "$work/rehearsal.log" >&2
+	case $rc in
+	0)
+		rehearsal=passed
+		rehearsal_why="the workload ran on $hostb with the line (${rehearsal_secs}s)"
+		;;
+	1)
+		rehearsal=failed
+		rehearsal_why="after ${rehearsal_secs}s: $(sed -n \
+			-e "s/^trial.sh: '.*' failed: //p" \
+			-e "s/^trial.sh: '.*' \(died before a verdict: .*\)/\1/p" \
+			"$work/rehearsal.log" | head -n 1)"
+		name_faults
+		;;
+	*)
+		rehearsal="not rehearsed"
+		rehearsal_why="$hostb could not run the twin: $(grep -v '^trial.sh: trial ' \
+			"$work/rehearsal.log" | tail -n 1 | sed 's/^trial.sh: //')"
+		[ -z "$apply" ] ||
+			die "the rehearsal on '$hostb' could not tell ($rehearsal_why): '$vm' stays here; --no-rehearse moves it unrehearsed"
+		warn "not rehearsed: $rehearsal_why"
+		;;
+	esac
+}
+
+# name_faults: what the failed rehearsal trapped on.  featscan decodes
+# the guest's trap lines against the copies of its programs (--programs):
+# "bmi2 (pdep) in FILE at +0x1553"; without them, or without featscan,
+# the program and the address, as the guest said them.
+name_faults() {
+	local scan
+	grep '^trial.sh: fault: ' "$work/rehearsal.log" | sed 's/^trial.sh: fault: //' \
+		>"$work/faults" || true
+	[ -s "$work/faults" ] || return 0
+	if scan=$(command -v featscan || bin featscan 2>/dev/null) && [ -x "$scan" ] &&
+		"$scan" --trap "${programs[@]}" <"$work/faults" >"$work/faults.named" 2>/dev/null; then
+		mapfile -t faults <"$work/faults.named"
+	else
+		mapfile -t faults <"$work/faults"
+	fi
 }
 
 check_needed() {
@@ -703,11 +804,15 @@ report() {
 			--argjson masked "$(json_list "${masked[@]}")" \
 			--arg cpuid "$line" --arg form "$line_form" --arg config "$out_cfg" \
 			--arg runs_on "$where" --arg check "$workload_check" \
+			--arg rehearsal "$rehearsal" --arg rehearsal_why "$rehearsal_why" \
+			--argjson faults "$(json_list "${faults[@]}")" \
 			--argjson actions "$(json_list "${actions[@]}")" \
 			'{vm: $vm, source: $source, destination: $dest, verdict: $verdict,
 			  needed_from: $needed_from, needed: $needed, missing: $missing,
 			  masked: $masked, cpuid: $cpuid, cpuid_form: $form,
 			  config: $config, runs_on: $runs_on, workload_check: $check,
+			  rehearsal: {status: $rehearsal, detail: $rehearsal_why,
+			    faults: $faults},
 			  actions: $actions}'
 		return
 	fi
@@ -719,6 +824,11 @@ report() {
 	[ -z "$line" ] || printf '  cpuid= line (%s level): %s\n' "$level" "$line"
 	[ -z "$line" ] || printf '  masked for %s: %s\n' "$hostb" "${masked[*]:-(none)}"
 	[ -z "$out_cfg" ] || printf '  config for %s: %s\n' "$hostb" "$out_cfg"
+	[ -z "$rehearsal" ] || printf '  rehearsal on %s: %s, %s\n' "$hostb" "$rehearsal" "$rehearsal_why"
+	local f
+	for f in "${faults[@]}"; do
+		printf '    fault: %s\n' "$f"
+	done
 	[ -z "$apply" ] || [ "$dry_run" -eq 1 ] ||
 		printf '  workload check on %s: %s\n' "$hostb" "$workload_check"
 	case $where in
@@ -732,12 +842,18 @@ report() {
 main() {
 	local gtype
 	parse_args "$@"
+	# What the options ask for is refused, if it must be, before anything
+	# is written (the state directory, the lock).
+	if [ "$analyse" = yes ]; then
+		[ "$dry_run" -eq 0 ] || die "--analyse reboots the VM: not with --dry-run"
+		trial_command
+	fi
+	rehearsal_plan
 	setup
 	trap 'cleanup' EXIT
 	trap 'on_error "$BASH_COMMAND"' ERR
 	trap 'exit 130' INT TERM
 	gtype=$(guest_type)
-	[ "$analyse" != yes ] || trial_command
 	need_xen
 	read_policies "$gtype"
 	find_needed
@@ -746,6 +862,11 @@ main() {
 		exit 1
 	fi
 	make_line
+	run_rehearsal
+	if [ "$rehearsal" = failed ]; then
+		report "not possible: the workload failed on $hostb in the rehearsal"
+		exit 1
+	fi
 	write_config
 	if [ "$dry_run" -eq 1 ] || [ -z "$apply" ]; then
 		report "ready"

@@ -110,6 +110,9 @@ build_guest() {
 	cp -r "$here/guest/guest.d" "$g/lab/"
 	gcc -std=gnu11 -O2 -static -o "$g/hetmig/bin/avx2check" "$here/guest/avx2check.c"
 	gcc -std=gnu11 -O2 -static -o "$g/hetmig/bin/cpuwork" "$top/scripts/workloads/cpuwork.c"
+	# Built for bmi2 without asking CPUID (the blind scenario); dom0 keeps
+	# a copy, the guest's program as an admin would have it at hand.
+	gcc -std=gnu11 -O2 -mbmi2 -static -o "$g/hetmig/bin/blind" "$here/guest/blind.c"
 	[ ! -e "$top/scripts/workloads/selftest.c" ] ||
 		gcc -std=gnu11 -O2 -static -o "$g/hetmig/bin/selftest" "$top/scripts/workloads/selftest.c"
 	install_bin "$g" "$build/bin/featdump"
@@ -256,7 +259,8 @@ build_dom0() {
 		"$d"/var/{log,lib,run}/xen "$d"/etc/xen "$d"/usr/bin
 	cp /bin/busybox "$d/bin/busybox"
 	copy_with_libs "$d" "$x/xl" "$x/xenstored" "$x/xenconsoled" \
-		"$x/xen-init-dom0" "$x/libxl-save-helper" "$x/xen-cpuid" /usr/bin/bash
+		"$x/xen-init-dom0" "$x/libxl-save-helper" "$x/xen-cpuid" /usr/bin/bash \
+		/usr/bin/jq
 	ln -s /usr/bin/bash "$d/bin/bash"
 	ln -s /bin/busybox "$d/usr/bin/env"
 	# GNU env, for serve-one: busybox's nc -ll ignores SIGCHLD, and an xl
@@ -291,6 +295,8 @@ build_dom0() {
 	cp "$top/docs/tutorial.md" "$d/lab/"
 	cp "/boot/vmlinuz-$kv" "$d/lab/vmlinuz"
 	cp "$out/guest.cpio.gz" "$d/lab/guest.cpio.gz"
+	mkdir -p "$d/lab/programs"
+	cp "$out/guest.root/hetmig/bin/blind" "$d/lab/programs/"
 	mkcpio "$d" "$out/dom0.cpio.gz"
 }
 

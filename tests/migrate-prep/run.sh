@@ -179,7 +179,7 @@ test_analyse_refusals() {
 	expect_rc "analyse, disks, no twin: exit" 2 \
 		mp -c "$c" --analyse --dest-policy "$fixture" vm hostb
 	expect_grep "analyse, disks, no twin: says why" \
-		"^migrate-prep: --analyse would boot '.*' again, on the disks 'vm' uses: give --trial-config" "$tmp/err"
+		"^migrate-prep: a trial would boot '.*' again, on the disks 'vm' uses: give --trial-config" "$tmp/err"
 	expect "analyse, disks: config untouched" 0 "$(cmp -s "$c" "$c.copy"; echo $?)"
 	if [ -e "$tmp/state/vm/lock" ]; then not_ok "analyse refused: the lock was left behind"; else ok; fi
 	expect_rc "analyse, dry run: exit" 2 \
@@ -191,6 +191,32 @@ test_analyse_refusals() {
 		mp -c "$c" --analyse --workload ../x vm hostb
 }
 
+# A move is rehearsed on B first, or the user says not to: --apply with no
+# twin to boot is refused before anything is read or written.
+test_rehearsal_refusals() {
+	local c=$tmp/disk.cfg
+	rm -rf "$tmp/state/vm"
+	expect_error "apply, no twin" \
+		"^migrate-prep: --apply moves 'vm' only after a rehearsal on 'hostb': give its twin \(--trial-config, or --rehearse when its config names no disks\), or --no-rehearse" \
+		mp -c "$tmp/vm.cfg" --apply cold --dest-policy "$fixture" vm hostb
+	untouched "apply, no twin"
+	expect_rc "apply, --no-rehearse: goes on (to Xen)" 2 \
+		mp -c "$tmp/vm.cfg" --apply cold --no-rehearse --dest-policy "$fixture" vm hostb
+	expect_grep "apply, --no-rehearse: stops only at Xen" "xl cannot reach Xen" "$tmp/err"
+	expect_rc "apply, --trial-config: goes on (to Xen)" 2 \
+		mp -c "$tmp/vm.cfg" --apply live --trial-config "$tmp/vm.cfg" --dest-policy "$fixture" vm hostb
+	expect_grep "apply, --trial-config: stops only at Xen" "xl cannot reach Xen" "$tmp/err"
+	cp "$tmp/vm.cfg" "$c"
+	printf 'disk = [ "file:%s/vm.img,xvda,w" ]\n' "$tmp" >>"$c"
+	expect_error "rehearse, disks, no twin" \
+		"^migrate-prep: a trial would boot '$c' again, on the disks 'vm' uses: give --trial-config" \
+		mp -c "$c" --rehearse --dest-policy "$fixture" vm hostb
+	expect_rc "dry run: no rehearsal, no refusal" 2 \
+		mp -n -c "$tmp/vm.cfg" --apply cold --dest-policy "$fixture" vm hostb
+	expect_grep "dry run: stops only at Xen" "xl cannot reach Xen" "$tmp/err"
+	rm -rf "$tmp/state/vm"
+}
+
 main() {
 	setup
 	test_usage
@@ -198,6 +224,7 @@ main() {
 	test_no_xen
 	test_hostile_names
 	test_json_report
+	test_rehearsal_refusals
 	test_lock
 	test_analyse_refusals
 	summary migrate-prep

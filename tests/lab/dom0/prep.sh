@@ -6,6 +6,9 @@
 # shellcheck disable=SC2034 # read by the scenarios that source this file
 PREP_ARGS=(--remote-cmd /lab/remote --migrate-cmd /lab/migrate-nc
 	--shutdown-timeout 60)
+# The twin analyse_first writes: migrate-prep rehearses each move on B
+# with it before the VM leaves A.
+REHEARSE_ARGS=(--trial-config /etc/xen/myvm-trial.cfg)
 
 # analyse_first: featmin on myvm's trial twin, before myvm starts, as an
 # admin would run it ahead of time; migrate-prep then finds the result

@@ -29,13 +29,14 @@ featcmp /tmp/vm.json /tmp/b.json
 banner "4. a dry run: what migrate-prep would write (migrate-prep -n)"
 migrate-prep "${PREP_ARGS[@]}" -n myvm "$LAB_PEER" </dev/null
 banner "5. the whole flow: check, write, restart on A, live-migrate"
-migrate-prep "${PREP_ARGS[@]}" --apply live --restart-on-source \
+migrate-prep "${PREP_ARGS[@]}" "${REHEARSE_ARGS[@]}" --apply live --restart-on-source \
 	--check-marker 'cpuwork: tick [0-9]+' \
 	myvm "$LAB_PEER" </dev/null >/tmp/report
 rc=$?
 banner "6. the report"
 cat /tmp/report
 check test "$rc" -eq 0 -- "migrate-prep moved the VM (exit 0)"
+check grep -qE 'rehearsal on .*: passed' /tmp/report -- "the move was rehearsed on B first"
 check on_b "xl list myvm" -- "the VM runs on host B"
 check works_on_b -- "its workload keeps running on B"
 banner "7. the workload on B"

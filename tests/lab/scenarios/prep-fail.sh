@@ -55,7 +55,7 @@ check on_a_only -- "refused: the VM still runs on A only"
 
 # Live: the running domain sees bmi2, which B lacks; without
 # --restart-on-source migrate-prep refuses and says why.
-migrate-prep "${PREP_ARGS[@]}" --apply live myvm "$LAB_PEER" </dev/null >/tmp/report 2>/tmp/err
+migrate-prep "${PREP_ARGS[@]}" --no-rehearse --apply live myvm "$LAB_PEER" </dev/null >/tmp/report 2>/tmp/err
 rc=$?
 cat /tmp/report /tmp/err
 check test "$rc" -eq 1 -- "live without --restart-on-source: exit 1"
@@ -70,7 +70,7 @@ cold_through() {
 	printf '#!/bin/bash\ncase $3 in *"xl create"*) %s ;; esac\nexec /lab/remote "$@"\n' \
 		"$2" >"/tmp/$1"
 	chmod +x "/tmp/$1"
-	migrate-prep "${PREP_ARGS[@]}" --remote-cmd "/tmp/$1" --apply cold \
+	migrate-prep "${PREP_ARGS[@]}" --no-rehearse --remote-cmd "/tmp/$1" --apply cold \
 		--shared-storage myvm "$LAB_PEER" </dev/null >/tmp/report 2>/tmp/err
 	rc=$?
 	cat /tmp/report /tmp/err

@@ -10,13 +10,14 @@
 
 analyse_first
 start_myvm
-migrate-prep "${PREP_ARGS[@]}" --apply live --restart-on-source \
+migrate-prep "${PREP_ARGS[@]}" "${REHEARSE_ARGS[@]}" --apply live --restart-on-source \
 	--check-marker 'cpuwork: tick [0-9]+' \
 	myvm "$LAB_PEER" </dev/null >/tmp/report
 rc=$?
 cat /tmp/report
 check test "$rc" -eq 0 -- "migrate-prep exits 0"
 check grep -q 'verdict: done' /tmp/report -- "the report says done"
+check grep -qE 'rehearsal on .*: passed' /tmp/report -- "the move was rehearsed on B first"
 check grep -q 'workload check on .*: passed' /tmp/report -- "migrate-prep's workload check passed on B"
 check grep -qE 'cpuid= line.*(fma=0|bmi2=0)' /tmp/report -- "the line masks what B lacks"
 check grep -q '^cpuid = "host,' /etc/xen/myvm.cfg -- "A's config has the new line"
