@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh: the lab's figures: time to dom0 ready, a guest's boot to
-# verdict (median of 5), the live migration of a 128 MiB guest (scenario
+# verdict (median of 5), one trial on A beside the rehearsal on B, the
+# live migration of a 128 MiB guest (scenario
 # bench); then featmin on PostgreSQL's pgbench (scenario needs-pgbench):
 # trials, wall time, time per trial, the needed set, and the TPS with the
 # final mask beside unmasked.
