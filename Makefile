@@ -48,10 +48,12 @@ $(XEN_USERS): private STD = -std=gnu11
 all: $(addprefix $(BUILD)/bin/,$(BINS))
 
 $(BUILD)/gen/feat-gen.c $(BUILD)/gen/feat-sizes.h &: \
-		src/lib/gen-features.awk src/lib/cpudeps.txt $(XEN_HEADER)
+		src/lib/gen-features.awk src/lib/cpudeps.txt \
+		src/lib/cpuenforce.txt $(XEN_HEADER)
 	@mkdir -p $(BUILD)/gen
 	awk -v SIZES=$(BUILD)/gen/feat-sizes.h.tmp -f src/lib/gen-features.awk \
-		$(XEN_HEADER) src/lib/cpudeps.txt > $(BUILD)/gen/feat-gen.c.tmp
+		$(XEN_HEADER) src/lib/cpudeps.txt src/lib/cpuenforce.txt \
+		> $(BUILD)/gen/feat-gen.c.tmp
 	mv $(BUILD)/gen/feat-sizes.h.tmp $(BUILD)/gen/feat-sizes.h
 	mv $(BUILD)/gen/feat-gen.c.tmp $(BUILD)/gen/feat-gen.c
 
