@@ -492,6 +492,36 @@ static int json_u64(json_t *j, uint64_t max, uint64_t *v_r)
 	return -1;
 }
 
+/*
+ * json_identity: a policy of features alone has no leaves to say whose
+ * CPU it was measured on, so it may say so in "vendor", "family",
+ * "model" and "stepping" (featmin writes its -p policy's).  A vendor that
+ * is not 12 printable characters, or numbers that do not fit, leave it
+ * unknown: those fields are informative, never a reason to refuse.
+ */
+static void json_identity(struct policy *p, json_t *root)
+{
+	json_t *v = json_object_get(root, "vendor");
+	json_int_t n[3] = { 0, 0, 0 };
+	static const char *const keys[] = { "family", "model", "stepping" };
+	size_t i;
+
+	if (!json_is_string(v))
+		return;
+	for (i = 0; i < 3; i++) {
+		json_t *j = json_object_get(root, keys[i]);
+
+		if (j == NULL)
+			continue;
+		if (!json_is_integer(j) || json_integer_value(j) < 0 ||
+		    json_integer_value(j) > 0xffff)
+			return;
+		n[i] = json_integer_value(j);
+	}
+	(void)policy_set_identity(p, json_string_value(v), (unsigned int)n[0],
+	    (unsigned int)n[1], (unsigned int)n[2]);
+}
+
 static int parse_json(struct policy *p, const char *buf, size_t len,
 		      const char *name, struct perr *err)
 {
@@ -592,6 +622,7 @@ static int parse_json(struct policy *p, const char *buf, size_t len,
 			fs_set(&fs, f);
 		}
 		policy_apply_featureset(p, &fs);
+		json_identity(p, root);
 	}
 	src = json_object_get(root, "source");
 	if (json_is_object(src)) {
