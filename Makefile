@@ -8,6 +8,8 @@ VERSION    = 0.1.0
 PREFIX    ?= /usr/local
 SYSCONFDIR ?= /etc
 BINDIR     = $(PREFIX)/bin
+SBINDIR    = $(PREFIX)/sbin
+# migrate-prep in SBINDIR links to its script here: "../lib/hetmig".
 LIBEXECDIR = $(PREFIX)/lib/hetmig
 MANDIR     = $(PREFIX)/share/man
 
@@ -118,13 +120,15 @@ check-deb: deb
 # --- install ----------------------------------------------------------------
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/lib \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(LIBEXECDIR)/lib \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(SYSCONFDIR)/hetmig
 	install -m 755 $(addprefix $(BUILD)/bin/,$(BINS)) $(DESTDIR)$(BINDIR)
 	install -m 644 scripts/lib/common.sh $(DESTDIR)$(LIBEXECDIR)/lib
 	for s in $(SCRIPTS); do install -m 755 $$s $(DESTDIR)$(LIBEXECDIR); done
+	ln -sf ../lib/hetmig/migrate-prep.sh $(DESTDIR)$(SBINDIR)/migrate-prep
 	install -D -m 755 scripts/workloads/pgbench \
 		$(DESTDIR)$(LIBEXECDIR)/workloads/pgbench
 	for m in $(MANS); do \
@@ -139,6 +143,7 @@ install: all
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(BINS))
+	rm -f $(DESTDIR)$(SBINDIR)/migrate-prep
 	for c in hetmig $(BINS) migrate-prep migrate-prep.sh; do \
 		rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$c; done
 	rm -rf $(DESTDIR)$(LIBEXECDIR)
