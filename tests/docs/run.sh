@@ -15,6 +15,11 @@
 # - Every option of featdump, featcmp, featmin and xlcfg that a docs/*.md
 #   uses after the command's name is in the command's man page (an mdoc
 #   .Fl) and in the usage its binary in BUILD_DIR prints.
+# - Every option the usage of a binary or a script prints for -h is in the
+#   SYNOPSIS of its man page (an option and its long alias, "-n,
+#   --dry-run", count as one; -h and --help are left out).  For the
+#   binaries the converse holds too: the SYNOPSIS names no option the
+#   usage lacks.
 # - Every relative link of docs/*.md names a file that exists, and an
 #   anchor (#...) names a heading of the file it points into.
 # Ends with "docs: N passed, M failed"; exit 0 when none failed.
@@ -250,6 +255,116 @@ test_options() {
 		test "${#seen[@]}" -gt 0
 }
 
+# --- usage and SYNOPSIS ---------------------------------------------------
+
+# Each program (a binary in BUILD_DIR, or a script of the source tree) and
+# its man page.
+programs=(
+	"bin featdump man/featdump.1"
+	"bin featcmp man/featcmp.1"
+	"bin featmin man/featmin.1"
+	"bin xlcfg man/xlcfg.1"
+	"script migrate-prep.sh man/migrate-prep.8"
+	"script scripts/net.sh man/net.sh.8"
+	"script scripts/trial.sh man/trial.sh.8"
+	"script scripts/vm.sh man/vm.sh.8"
+)
+
+# synopsis_options PAGE: the options the SYNOPSIS of PAGE names, one a
+# line: every argument of an Fl macro up to the next macro ("Fl av" gives
+# -a and -v, "Fl \-analyse | \-no-analyse" both long options).
+synopsis_options() {
+	local -a opts=()
+	local o
+	while read -r o; do
+		opts+=("$o")
+	done < <(awk '/^\.Sh SYNOPSIS/ { f = 1; next } /^\.Sh / { f = 0 } f' "$1" | awk '{
+		fl = 0
+		for (i = 1; i <= NF; i++) {
+			w = $i
+			if (w == "Fl" || w == ".Fl") { fl = 1; continue }
+			if (w ~ /^\.?[A-Z][a-z][a-z]?$/) { fl = 0; continue }
+			if (!fl || w == "|") continue
+			gsub(/\\-/, "-", w)
+			sub(/[,.;:)]+$/, "", w)
+			if (w ~ /^-?[A-Za-z]/) print "-" w
+		}
+	}')
+	[ "${#opts[@]}" -eq 0 ] || expand "${opts[@]}"
+}
+
+# usage_groups KIND PATH: the options of the usage PATH prints for -h, one
+# group a line: an option, or an option and its long alias joined by '|'
+# ("-n|--dry-run").  The usage is the block from "usage:" to the first
+# blank line, without the description column of an option list (what
+# follows two spaces: "passed to 'xl migrate -s'" names no option of its
+# own); a single-dash cluster gives one line a letter.
+usage_groups() {
+	local prog=$2
+	local g
+	[ "$1" = bin ] || prog=$top/$2
+	"$prog" -h 2>&1 </dev/null |
+		awk '/^usage:/ { f = 1 } f && /^[[:space:]]*$/ { exit } f' |
+		sed -E 's/([^[:space:]])[[:space:]]{2,}.*/\1/' |
+		sed -E 's/(^|[[:space:]])(-[A-Za-z]), (--[A-Za-z][A-Za-z0-9-]*)/\1\2|\3/g' |
+		grep -oE '(^|[][[:space:]|(])--?[A-Za-z][A-Za-z0-9-]*(\|--[A-Za-z][A-Za-z0-9-]*)?' |
+		sed -E 's/^[^-]*//' |
+		while read -r g; do
+			if [[ $g == *'|'* || $g == --* ]]; then
+				printf '%s\n' "$g"
+			else
+				expand "$g"
+			fi
+		done | sort -u
+}
+
+test_synopsis() {
+	local entry
+	local kind
+	local prog
+	local page
+	local g
+	local o
+	local found
+	local -A in_syn
+	local -A in_usage
+	for entry in "${programs[@]}"; do
+		read -r kind prog page <<<"$entry"
+		if [ "$kind" = bin ]; then
+			prog=$build/bin/$prog
+		fi
+		in_syn=()
+		in_usage=()
+		while read -r o; do in_syn["$o"]=1; done < <(synopsis_options "$top/$page")
+		check "$page: no option found in its SYNOPSIS" test "${#in_syn[@]}" -gt 0
+		mapfile -t groups < <(usage_groups "$kind" "$prog")
+		check "${prog##*/}: no option found in the usage it prints for -h" \
+			test "${#groups[@]}" -gt 0
+		for g in "${groups[@]}"; do
+			found=0
+			IFS='|' read -r -a alts <<<"$g"
+			for o in "${alts[@]}"; do
+				in_usage["$o"]=1
+				[ -z "${in_syn["$o"]:-}" ] || found=1
+			done
+			case $g in -h | --help | "-h|--help") continue ;; esac
+			if [ "$found" -eq 1 ]; then
+				ok
+			else
+				not_ok "${prog##*/}: its usage has '${g//|/, }', which $page's SYNOPSIS lacks"
+			fi
+		done
+		for o in "${!in_syn[@]}"; do
+			case $o in -h | --help) continue ;; esac
+			if [ -n "${in_usage["$o"]:-}" ]; then
+				ok
+			else
+				not_ok "${prog##*/}: $page's SYNOPSIS has '$o', which its usage lacks"
+			fi
+		done
+	done
+}
+
 # --- links ----------------------------------------------------------------
 
 # anchors FILE: the GitHub anchors of FILE's headings (outside code), one a
@@ -310,6 +425,7 @@ main() {
 	test_blocks
 	test_same_blocks
 	test_options
+	test_synopsis
 	test_links
 	summary docs
 }
