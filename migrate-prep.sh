@@ -592,6 +592,10 @@ make_line() {
 		>"$work/line.json" || die "cannot render the cpuid= line"
 	line=$(jq -r .cpuid "$work/line.json")
 	line_form=$(jq -r .form "$work/line.json")
+	# Which of the hidden features the line really enforces on these
+	# hosts, and which it only hides from CPUID (featcmp -e).
+	"$(bin featcmp)" -e -j "$line" "$work/a.json" "$work/b.json" >"$work/enforce.json" ||
+		die "cannot read back the cpuid= line '$line'"
 }
 
 write_config() {
@@ -701,7 +705,7 @@ apply_live() {
 	"$(bin featcmp)" "$work/vm.json" "$work/b.json" >/dev/null 2>&1 || rc=$?
 	if [ "$rc" -eq 1 ]; then
 		if [ "$restart_on_source" -eq 0 ]; then
-			say "'$vm' runs with features '$hostb' lacks; Xen keeps a domain's policy through a live migration and does not check it on arrival"
+			say "'$vm' runs with features '$hostb' lacks; its policy travels with it in a live migration, and Xen 4.17 on '$hostb' does not refuse it: it cuts the features down to what '$hostb' has, under a guest that already chose its code paths"
 			say "restart it on this host with the new line first: --restart-on-source does that"
 			exit 1
 		fi
@@ -793,15 +797,23 @@ report() {
 	reported=1
 	local -a needed=()
 	local -a masked=()
+	local -a enforced=()
+	local -a cpuid_only=()
 	[ -e "$work/needed.json" ] && mapfile -t needed < <(names_of "$work/needed.json")
 	# What the line hides, as featcmp -x said (both forms of the line).
 	[ -s "$work/line.json" ] && mapfile -t masked < <(jq -r '.hidden[]' "$work/line.json")
+	if [ -s "$work/enforce.json" ]; then
+		mapfile -t enforced < <(jq -r '.hidden[] | select(.enforcement == "enforced") | .name' "$work/enforce.json")
+		mapfile -t cpuid_only < <(jq -r '.hidden[] | select(.enforcement != "enforced") | .name' "$work/enforce.json")
+	fi
 	if [ "$json" -eq 1 ]; then
 		jq -cn --arg vm "$vm" --arg source "$(hostname)" --arg dest "$hostb" \
 			--arg verdict "$verdict" --arg needed_from "$needed_source" \
 			--argjson needed "$(json_list "${needed[@]}")" \
 			--argjson missing "$(json_list "${missing[@]}")" \
 			--argjson masked "$(json_list "${masked[@]}")" \
+			--argjson enforced "$(json_list "${enforced[@]}")" \
+			--argjson cpuid_only "$(json_list "${cpuid_only[@]}")" \
 			--arg cpuid "$line" --arg form "$line_form" --arg config "$out_cfg" \
 			--arg runs_on "$where" --arg check "$workload_check" \
 			--arg rehearsal "$rehearsal" --arg rehearsal_why "$rehearsal_why" \
@@ -809,7 +821,9 @@ report() {
 			--argjson actions "$(json_list "${actions[@]}")" \
 			'{vm: $vm, source: $source, destination: $dest, verdict: $verdict,
 			  needed_from: $needed_from, needed: $needed, missing: $missing,
-			  masked: $masked, cpuid: $cpuid, cpuid_form: $form,
+			  masked: $masked,
+			  enforcement: {enforced: $enforced, cpuid_only: $cpuid_only},
+			  cpuid: $cpuid, cpuid_form: $form,
 			  config: $config, runs_on: $runs_on, workload_check: $check,
 			  rehearsal: {status: $rehearsal, detail: $rehearsal_why,
 			    faults: $faults},
@@ -823,6 +837,8 @@ report() {
 	fi
 	[ -z "$line" ] || printf '  cpuid= line (%s level): %s\n' "$level" "$line"
 	[ -z "$line" ] || printf '  masked for %s: %s\n' "$hostb" "${masked[*]:-(none)}"
+	[ -z "$line" ] || printf '    enforced (they fault when hidden): %s\n' "${enforced[*]:-(none)}"
+	[ -z "$line" ] || printf '    CPUID only (a program that does not ask still runs them): %s\n' "${cpuid_only[*]:-(none)}"
 	[ -z "$out_cfg" ] || printf '  config for %s: %s\n' "$hostb" "$out_cfg"
 	[ -z "$rehearsal" ] || printf '  rehearsal on %s: %s, %s\n' "$hostb" "$rehearsal" "$rehearsal_why"
 	local f
