@@ -116,13 +116,9 @@ EOF
 
 # --- helpers ---------------------------------------------------------------
 
-# bin NAME: the hetmig binary NAME, from the build tree when run from it.
+# bin NAME: the hetmig binary NAME (lib/common.sh's hetmig_bin).
 bin() {
-	if [ -x "$topdir/build/bin/$1" ]; then
-		printf '%s\n' "$topdir/build/bin/$1"
-	else
-		command -v "$1" || die "'$1' not found: install hetmig"
-	fi
+	hetmig_bin "$1"
 }
 
 # remote ARGS...: run a command on host B.  The remote command (ssh, or
@@ -151,19 +147,20 @@ act() {
 }
 
 # domain_running HOST NAME: 0 when NAME runs on A (HOST=A) or B, 1 when
-# it does not (xl's answer for an unknown domain), 2 when that cannot be
-# told: an xl that crashed, or B out of reach, three times over.  A crash
-# is never taken for "not running": the VM could end up on both hosts.
+# it does not, 2 when that cannot be told (domain_state's answers).  B is
+# asked up to three times, a second apart, since ssh to it can fail for a
+# moment (exit 255); no answer is never taken for "not running".
 domain_running() {
 	local try
 	local rc
+	rc=0
+	if [ "$1" = A ]; then
+		domain_state "$2" || rc=$?
+		return "$rc"
+	fi
 	for try in 1 2 3; do
 		rc=0
-		if [ "$1" = A ]; then
-			xl domid -- "$2" >/dev/null 2>&1 || rc=$?
-		else
-			remote xl domid -- "$2" >/dev/null 2>&1 || rc=$?
-		fi
+		remote xl domid -- "$2" >/dev/null 2>&1 || rc=$?
 		case $rc in 0 | 1) return "$rc" ;; esac
 		[ "$try" -eq 3 ] || sleep 1
 	done

@@ -143,14 +143,15 @@ remote_trial() {
 }
 
 # dom_gone NAME: true only when xl says twice, a second apart, that NAME
-# does not exist (exit 1).  Under emulation xl itself was seen to crash
-# now and then; a crash is not news of the domain.
+# does not exist: xl exits 1 too when it cannot set up its context at
+# all ("cannot init xl context", a busy or restarting xenstored), and a
+# trial read as "the guest went away" gets a wrong verdict.
 dom_gone() {
 	local rc
 	local i
 	for i in 1 2; do
 		rc=0
-		xl domid -- "$1" >/dev/null 2>&1 || rc=$?
+		domain_state "$1" || rc=$?
 		[ "$rc" -eq 1 ] || return 1
 		[ "$i" -eq 2 ] || sleep 1
 	done

@@ -63,10 +63,9 @@ on_signal() {
 	exit 130
 }
 
-# cfg_name CFG: the name = "..." of an xl config.
+# cfg_name CFG: the name = of an xl config, as libxlutil reads it (xlcfg).
 cfg_name() {
-	sed -n 's/^[[:space:]]*name[[:space:]]*=[[:space:]]*["'\'']\([^"'\'']*\)["'\''].*/\1/p' "$1" |
-		tail -n 1
+	"$(hetmig_bin xlcfg)" get -- "$1" name 2>/dev/null || true
 }
 
 console_log() {
@@ -83,17 +82,16 @@ log_size() {
 	fi
 }
 
-# dom_exists NAME: false only when xl answers that NAME does not exist
-# (exit 1); xl crashing (seen under emulation) counts as "still there".
+# dom_exists NAME: false only when xl answers that NAME does not exist.
 dom_exists() {
 	local rc=0
-	xl domid -- "$1" >/dev/null 2>&1 || rc=$?
+	domain_state "$1" || rc=$?
 	[ "$rc" -ne 1 ]
 }
 
-# dom_known NAME: true only when xl answers with NAME's id (exit 0).
+# dom_known NAME: true only when xl answers with NAME's id.
 dom_known() {
-	xl domid -- "$1" >/dev/null 2>&1
+	domain_state "$1"
 }
 
 # wait_marker NAME MARKER OFFSET SECS: 0 when MARKER shows up, 1 on time

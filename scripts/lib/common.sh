@@ -121,3 +121,26 @@ is_config_path() {
 is_remote_path() {
 	[[ $1 =~ ^/[A-Za-z0-9_.+/-]*$ && $1 != *..* ]]
 }
+
+# domain_state NAME: what xl says of domain NAME here: 0 it exists, 1 it
+# does not (xl's exit 1), 2 no answer (xl crashed or was killed).  No
+# answer is never news of the domain: a caller that acts on "gone" treats
+# 2 as "still there", or the VM could end up on two hosts.  The one place
+# where hetmig asks whether a domain exists; callers add the patience
+# their step needs, each with its reason.
+domain_state() {
+	local rc=0
+	xl domid -- "$1" >/dev/null 2>&1 || rc=$?
+	case $rc in 0 | 1) return "$rc" ;; *) return 2 ;; esac
+}
+
+# hetmig_bin NAME: the path of hetmig's binary NAME: the build tree's when
+# the scripts run from a checkout, else the one on PATH.
+hetmig_bin() {
+	local tree=${BASH_SOURCE[0]%/*}/../../build/bin
+	if [ -x "$tree/$1" ]; then
+		printf '%s\n' "$tree/$1"
+	else
+		command -v "$1" || die "'$1' not found: install hetmig"
+	fi
+}
