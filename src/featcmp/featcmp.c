@@ -105,8 +105,7 @@ static void load(struct input *in)
 	}
 	if (policy_parse(&in->p, buf, len, name, 0, &differ, &err) < 0) {
 		free(buf);
-		fprintf(stderr, "%s: %s\n", progname, err.msg);
-		exit(2);
+		die("%s", err.msg);
 	}
 	free(buf);
 	if (differ != NULL) {

@@ -8,15 +8,55 @@
 
 const char *progname = "hetmig";
 
+/*
+ * say: "PROG: PREFIX MESSAGE" on stderr as one line.  The message often
+ * quotes what the user gave (a name, a path, a cpuid item); a control
+ * character in it is written as a C escape (\n, \t, \x1b), so that an
+ * error stays one line whatever its subject holds.
+ */
+static void __attribute__((format(printf, 2, 0)))
+say(const char *prefix, const char *fmt, va_list ap)
+{
+	char buf[1024], *msg = buf;
+	const unsigned char *p;
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, aq);
+	va_end(aq);
+	if (n < 0) {
+		buf[0] = '\0';
+		n = 0;
+	}
+	/* A longer message is cut rather than lost when memory is short. */
+	if ((size_t)n >= sizeof(buf) && (msg = malloc((size_t)n + 1)) != NULL)
+		vsnprintf(msg, (size_t)n + 1, fmt, ap);
+	else if (msg == NULL)
+		msg = buf;
+	fprintf(stderr, "%s: %s", progname, prefix);
+	for (p = (const unsigned char *)msg; *p != '\0'; p++) {
+		if (*p == '\n')
+			fputs("\\n", stderr);
+		else if (*p == '\t')
+			fputs("\\t", stderr);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(stderr, "\\x%02x", *p);
+		else
+			fputc(*p, stderr);
+	}
+	fputc('\n', stderr);
+	if (msg != buf)
+		free(msg);
+}
+
 void die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(2);
 }
 
@@ -24,11 +64,9 @@ void warning(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: warning: ", progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say("warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void *ealloc(size_t n)

@@ -201,6 +201,10 @@ test_bad_input() {
 	expect_error "cut json" "bad json" "$featdump" -f "$tmp/cut.json"
 	expect_error "missing file" "cannot open '$tmp/nonexistent'" \
 		"$featdump" -f "$tmp/nonexistent"
+	# A newline in the subject is escaped: an error is one line.
+	printf 'hello world\n' >"$tmp/two"$'\n'"lines"
+	expect_error "a newline in the file name" "^featdump: $tmp/two\\\\nlines: unknown format" \
+		"$featdump" -f "$tmp/two"$'\n'"lines"
 	expect_error "cpu out of range" "no cpu 5" \
 		"$featdump" -c 5 -f "$fixtures/raw/qemu-lab-a.txt"
 	# 100 MB of noise: refused up front, memory stays bounded.

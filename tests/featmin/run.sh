@@ -373,6 +373,8 @@ test_usage() {
 	expect_rc "bad retries" 2 "$featmin" -p "$lab_a" -r x -- true
 	expect_rc "unknown -k feature" 2 "$featmin" -p "$lab_a" -k avx9 -- true
 	expect_grep "unknown -k feature: message" "unknown feature 'avx9'" "$tmp/err"
+	expect_error "a newline in a -k name: one line" "^featmin: unknown feature 'avx\\\\nfoo'$" \
+		"$featmin" -p "$lab_a" -k "avx"$'\n'"foo" -- true
 	expect_rc "bad -e item" 2 "$featmin" -p "$lab_a" -e rdtscp -- true
 	expect_rc "-e item libxl refuses" 2 "$featmin" -p "$lab_a" -e bogus=0 -- true
 	expect_grep "-e item libxl refuses: message" "cpuid item 'bogus=0' refused by libxl" "$tmp/err"
