@@ -378,6 +378,34 @@ test_usage() {
 	expect_rc "bad -e item" 2 "$featmin" -p "$lab_a" -e rdtscp -- true
 	expect_rc "-e item libxl refuses" 2 "$featmin" -p "$lab_a" -e bogus=0 -- true
 	expect_grep "-e item libxl refuses: message" "cpuid item 'bogus=0' refused by libxl" "$tmp/err"
+	# libxl reads a value's first characters and drops the rest: every
+	# item must be whole, or it would reach HETMIG_CPUID and the journal.
+	local item
+	while IFS= read -r item; do
+		expect_error "-e '$item' refused" "^featmin: cpuid item '.*': bad value: expected" \
+			"$featmin" -p "$lab_a" -e "$item" -- true
+	done <<'EOF'
+avx=0"x
+avx=0$(id)
+avx=0x
+avx=2
+avx= 0
+avx=0 
+avx=00
+avx=xyz
+family=16
+EOF
+	expect_error "-e with a newline refused" "^featmin: cpuid item 'avx=0\\\\nfoo': bad value" \
+		"$featmin" -p "$lab_a" -e "avx=0"$'\n'"foo" -- true
+	expect_rc "-e whole items" 0 "$featmin" -p "$lab_a" -e family=15,avx=k -e model=0xa \
+		-o xl -- true
+	expect_grep "-e whole items: in the line" ',family=15,avx=k,model=0xa$' "$tmp/out"
+	# A journal's items are the user's too.
+	rm -f "$tmp/j-extra"
+	"$featmin" -p "$lab_a" -j "$tmp/j-extra" -e rdtscp=0 -- true >/dev/null 2>&1
+	sed -i '1s/"rdtscp=0"/"rdtscp=0\\"x"/' "$tmp/j-extra"
+	expect_error "a journal's -e items are checked" "^featmin: cpuid item 'rdtscp=0\"x': bad value" \
+		"$featmin" -j "$tmp/j-extra" -- true
 	expect_rc "no policy" 2 "$featmin" -- true
 	expect_grep "no policy: message" "^featmin: no policy: give -p FILE" "$tmp/err"
 	# Without -p, the domain the trial's config (its last -c) names.

@@ -404,6 +404,20 @@ bad_input() {
 		"$f" set "$f" cpuid host,avx2=0,nosuchfeature=0
 	xlcfg_error "bad flag value" "^xlcfg: '$f' not written: cpuid item 'avx2=q' refused by libxl: illegal cpuid value" \
 		"$f" set "$f" cpuid host,avx2=q
+	# libxl reads a value's first characters only: the rest must not ride
+	# along into the file.
+	xlcfg_error "trailing text after a value" "^xlcfg: '$f' not written: cpuid item 'avx2=0\"x': bad value: expected 0, 1, x, k or s$" \
+		"$f" set "$f" cpuid 'host,avx2=0"x'
+	xlcfg_error "a number libxl would cut" "^xlcfg: '$f' not written: cpuid item 'avx2=2': bad value" \
+		"$f" set "$f" cpuid host,avx2=2
+	xlcfg_error "a field too small for the number" "^xlcfg: '$f' not written: cpuid item 'family=16': bad value: expected x, k, s or a number from 0 to 15$" \
+		"$f" set "$f" cpuid host,family=16
+	xlcfg_error "a legacy register with a quote" "^xlcfg: '$f' not written: cpuid item '0x1:ecx=x+\"0': expected LEAF" \
+		"$f" set -r "$f" cpuid '[ "0x1:ecx=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"0" ]'
+	xlcfg_error "a legacy register name libxl half reads" "^xlcfg: '$f' not written: cpuid item '0x1:ecxjunk=x+0': expected LEAF" \
+		"$f" set -r "$f" cpuid '[ "0x1:ecxjunk=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0" ]'
+	xlcfg_error "a negative legacy leaf" "^xlcfg: '$f' not written: cpuid item '-1:ecx=x+0': expected LEAF" \
+		"$f" set -r "$f" cpuid '[ "-1:ecx=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0" ]'
 	xlcfg_error "no host" "^xlcfg: '$f' not written: cpuid value 'avx2=0': the first word must be 'host'" \
 		"$f" set "$f" cpuid avx2=0
 	xlcfg_error "bad legacy leaf" "^xlcfg: '$f' not written: cpuid item '0x1:ecx=x' refused by libxl: policy string must be exactly 32" \
@@ -445,6 +459,10 @@ bad_input() {
 		"$d/mixed.cfg" check "$d/mixed.cfg"
 	xlcfg_error "set: a legacy item in the string form" "^xlcfg: .*a legacy leaf item belongs in the list form" \
 		"$d/badcpuid.cfg" set "$d/badcpuid.cfg" cpuid "host,0x1:ecx=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0"
+	printf 'name = "x"\ncpuid = "host,avx2=0x"\n' >"$d/junkcpuid.cfg"
+	want_rc=1 xlcfg_error "check: a value libxl reads only in part" \
+		"^$d/junkcpuid.cfg:2: cpuid item 'avx2=0x': bad value" \
+		"$d/junkcpuid.cfg" check "$d/junkcpuid.cfg"
 	want_rc=1 xlcfg_error "check: refused cpuid" "^$d/badcpuid.cfg:3: cpuid item 'nosuchfeature=0' refused by libxl" \
 		"$d/badcpuid.cfg" check "$d/badcpuid.cfg"
 	if "$xlcfg" get "$configs/pv.cfg" name >/dev/full 2>/dev/null; then
