@@ -281,8 +281,6 @@ test_unknown() {
 	expect "always 125: three records" 4 "$(wc -l <"$tmp/j")"
 	expect_rc "exit 126 is a failure" 1 env ALWAYS=126 "$featmin" -p "$lab_a" -- "$tmp/sim"
 	expect_rc "exit 130 is no verdict" 3 env ALWAYS=130 "$featmin" -p "$lab_a" -r 0 -- "$tmp/sim"
-	expect_rc "missing command" 1 "$featmin" -p "$lab_a" -- "$tmp/does-not-exist"
-	expect_grep "missing command: message" "cannot run '$tmp/does-not-exist'" "$tmp/err"
 }
 
 # kill -9 in the middle, then resume: no finished trial runs again.
@@ -406,6 +404,34 @@ EOF
 	sed -i '1s/"rdtscp=0"/"rdtscp=0\\"x"/' "$tmp/j-extra"
 	expect_error "a journal's -e items are checked" "^featmin: cpuid item 'rdtscp=0\"x': bad value" \
 		"$featmin" -j "$tmp/j-extra" -- true
+	# A trial command that cannot run is a usage error, before any trial
+	# (with a journal: nothing recorded, not even its header).
+	: >"$tmp/not-executable"
+	chmod 644 "$tmp/not-executable"
+	local cmd
+	local why
+	while IFS='|' read -r cmd why; do
+		rm -f "$tmp/j-cmd"
+		expect_error "trial command '$cmd'" "^featmin: cannot run '$cmd': $why\$" \
+			"$featmin" -p "$lab_a" -j "$tmp/j-cmd" -- "$cmd"
+		if [ -e "$tmp/j-cmd" ]; then not_ok "trial command '$cmd': a journal was made"; else ok; fi
+	done <<EOF
+$tmp/does-not-exist|No such file or directory
+$tmp/not-executable|Permission denied
+$tmp|Is a directory
+hetmig-test-no-such-command|not found in PATH
+EOF
+	# One that passes that check but cannot be run (its interpreter is
+	# missing) is an error too, not a trial that failed.
+	printf '#!%s/no-such-interpreter\n' "$tmp" >"$tmp/bad-interpreter"
+	chmod 755 "$tmp/bad-interpreter"
+	rm -f "$tmp/j-cmd"
+	expect_rc "trial command whose exec fails" 2 \
+		"$featmin" -p "$lab_a" -j "$tmp/j-cmd" -- "$tmp/bad-interpreter"
+	expect "trial command whose exec fails: message" \
+		"featmin: cannot run '$tmp/bad-interpreter': No such file or directory" \
+		"$(tail -n 1 "$tmp/err")"
+	expect "trial command whose exec fails: no trial recorded" 1 "$(wc -l <"$tmp/j-cmd")"
 	expect_rc "no policy" 2 "$featmin" -- true
 	expect_grep "no policy: message" "^featmin: no policy: give -p FILE" "$tmp/err"
 	# Without -p, the domain the trial's config (its last -c) names.
