@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -53,6 +54,8 @@ struct run {
 };
 
 static volatile sig_atomic_t stop_signal;
+/* The process group of the trial in flight, 0 when none runs. */
+static pid_t trial_pgid;
 
 static double now(void)
 {
@@ -65,6 +68,18 @@ static double now(void)
 static void on_stop(int sig)
 {
 	stop_signal = sig;
+}
+
+/*
+ * At exit, whatever the way out (die() included), a trial still running
+ * is told to stop, as a timeout tells it: trial.sh then destroys its
+ * domain.  A kill -9 of featmin runs no code: for that, the trial has
+ * PR_SET_PDEATHSIG (spawn).
+ */
+static void end_trial(void)
+{
+	if (trial_pgid > 0)
+		kill(-trial_pgid, SIGTERM);
 }
 
 /*
@@ -204,7 +219,7 @@ static pid_t spawn(struct run *run, const char *cpuid, int trial, int *fd_r)
 	char num[16];
 	int p[2], e[2], exec_errno = 0;
 	ssize_t n;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	if (pipe(p) < 0 || pipe2(e, O_CLOEXEC) < 0)
 		die("cannot make a pipe: %s", strerror(errno));
@@ -213,8 +228,17 @@ static pid_t spawn(struct run *run, const char *cpuid, int trial, int *fd_r)
 	if (pid < 0)
 		die("cannot fork: %s", strerror(errno));
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
+		int null;
 
+		/*
+		 * The trial must not outlive featmin, however featmin ends: the
+		 * kernel sends it SIGTERM when featmin dies, kill -9 included.
+		 * featmin may have died before the prctl: then its parent is
+		 * another process already, and the trial does not start.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+			_exit(125);
+		null = open("/dev/null", O_RDONLY);
 		setpgid(0, 0);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
@@ -237,6 +261,7 @@ static pid_t spawn(struct run *run, const char *cpuid, int trial, int *fd_r)
 		_exit(127);
 	}
 	setpgid(pid, pid);
+	trial_pgid = pid;
 	close(p[1]);
 	close(e[1]);
 	do
@@ -245,6 +270,7 @@ static pid_t spawn(struct run *run, const char *cpuid, int trial, int *fd_r)
 	close(e[0]);
 	if (n == (ssize_t)sizeof(exec_errno)) {
 		waitpid(pid, NULL, 0);
+		trial_pgid = 0;
 		die("cannot run '%s': %s", run->cmd[0], strerror(exec_errno));
 	}
 	*fd_r = p[0];
@@ -308,8 +334,10 @@ static int wait_trial(struct run *run, pid_t pid, int fd,
 		}
 		if (!exited) {
 			w = waitpid(pid, &status, WNOHANG);
-			if (w == pid)
+			if (w == pid) {
 				exited = true;
+				trial_pgid = 0;
+			}
 		}
 		/* A background process that kept the pipe open is not waited for. */
 		if (exited && open_fd && poll(&pfd, 1, 0) == 0)
@@ -910,6 +938,7 @@ int main(int argc, char *argv[])
 		    "record\n", progname, jpath, run.j.nr_recs);
 	say_candidates(&cand, &fixed);
 
+	atexit(end_trial);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);

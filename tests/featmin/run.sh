@@ -362,6 +362,73 @@ test_timeout_and_signals() {
 	expect_grep "SIGTERM: message" 'stopped by signal 15; run again with the same journal to resume' "$tmp/err"
 }
 
+# wait_gone PID SECS: true once PID is gone, false if it still runs after
+# SECS seconds.
+wait_gone() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# kill -9 of featmin ends its trial too (the kernel's SIGTERM, as the
+# trial was set up to get), and the resumed run finds nothing left.
+test_kill9_trial() {
+	local pid
+	local child
+	local i
+	local rc=0
+	rm -f "$tmp/j" "$tmp/pid"
+	PIDFILE=$tmp/pid SLEEP=30 NEEDS=avx2 "$featmin" -p "$lab_a" -j "$tmp/j" \
+		-e rdtscp=0 -- "$tmp/sim" >/dev/null 2>&1 &
+	pid=$!
+	for ((i = 0; i < 50; i++)); do
+		[ -s "$tmp/pid" ] && break
+		sleep 0.1
+	done
+	child=$(cat "$tmp/pid")
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null || true
+	if wait_gone "$child" 5; then ok; else
+		not_ok "kill -9: the trial ($child) still runs 5s after featmin died"
+		kill "$child" 2>/dev/null || true
+	fi
+	NEEDS=avx2 "$featmin" -j "$tmp/j" -o names -- "$tmp/sim" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	expect "kill -9: the resumed run completes" 0 "$rc"
+	expect_grep "kill -9: the resumed run's answer" '^avx2$' "$tmp/out"
+
+	# The same through trial.sh: its domain goes with it.
+	setup_fake
+	rm -f "$tmp/j"
+	PATH="$here/fake-bin:$PATH" FAKE_XL_MODE=silent "$featmin" -p "$lab_a" \
+		-j "$tmp/j" -e rdtscp=0 -- "$top/scripts/trial.sh" -c "$tmp/t1.cfg" -b 60 \
+		>/dev/null 2>&1 &
+	pid=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$tmp/xlstate/dom-t1" ] && break
+		sleep 0.1
+	done
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$tmp/xlstate/dom-t1" ] || break
+		sleep 0.1
+	done
+	if [ -e "$tmp/xlstate/dom-t1" ]; then
+		not_ok "kill -9: trial.sh's domain is still there 10s after featmin died"
+	else
+		ok
+	fi
+	rc=0
+	PATH="$here/fake-bin:$PATH" FAKE_XL_MODE=needs FAKE_XL_NEEDS=avx2 "$featmin" \
+		-j "$tmp/j" -o names -- "$top/scripts/trial.sh" -c "$tmp/t1.cfg" -b 5 \
+		>"$tmp/out" 2>"$tmp/err" || rc=$?
+	expect "kill -9 of featmin + trial.sh: the resumed run completes" 0 "$rc"
+	expect_grep "kill -9 of featmin + trial.sh: its answer" '^avx2$' "$tmp/out"
+}
+
 test_usage() {
 	expect_rc "no command" 2 "$featmin" -p "$lab_a"
 	expect_grep "usage on stderr" '^usage: featmin' "$tmp/err"
@@ -670,6 +737,7 @@ main() {
 	test_unknown
 	test_resume
 	test_timeout_and_signals
+	test_kill9_trial
 	test_usage
 	test_fails_on
 	test_trial_sh
