@@ -326,6 +326,24 @@ test_resume() {
 	expect_rc "another search" 2 env NEEDS=avx2 "$featmin" -j "$tmp/j" -e rdtscp=0,avx=0 \
 		-- "$tmp/sim"
 	expect_grep "another search: message" "journal '$tmp/j' belongs to another search" "$tmp/err"
+	# The journal is written as whoever runs featmin: a symbolic link in
+	# its place does not redirect it, and a device or FIFO is no journal.
+	ln -sf "$tmp/j" "$tmp/j-link"
+	cp "$tmp/j" "$tmp/j-copy"
+	expect_error "a journal that is a symbolic link" \
+		"^featmin: journal '$tmp/j-link' is a symbolic link: give the path of the file itself\$" \
+		"$featmin" -j "$tmp/j-link" -- "$tmp/sim"
+	if cmp -s "$tmp/j" "$tmp/j-copy"; then ok; else not_ok "a journal link: its target changed"; fi
+	rm -f "$tmp/victim"
+	ln -sf "$tmp/victim" "$tmp/j-dangling"
+	expect_error "a journal that is a dangling link" "^featmin: journal '$tmp/j-dangling' is a symbolic link" \
+		"$featmin" -p "$lab_a" -j "$tmp/j-dangling" -- "$tmp/sim"
+	if [ -e "$tmp/victim" ]; then not_ok "a dangling journal link: its target was made"; else ok; fi
+	mkfifo "$tmp/j-fifo"
+	expect_error "a journal that is a FIFO" "^featmin: journal '$tmp/j-fifo' is not a regular file\$" \
+		"$featmin" -p "$lab_a" -j "$tmp/j-fifo" -- "$tmp/sim"
+	expect_error "a journal that is a device" "^featmin: journal '/dev/null' is not a regular file\$" \
+		"$featmin" -p "$lab_a" -j /dev/null -- "$tmp/sim"
 	printf 'not json\n' >"$tmp/bad-j"
 	expect_rc "not a journal" 2 "$featmin" -p "$lab_a" -j "$tmp/bad-j" -- "$tmp/sim"
 	expect_grep "not a journal: message" "bad-j:1: not a featmin journal" "$tmp/err"
