@@ -243,9 +243,14 @@ int journal_open(struct journal *j, const char *path, struct perr *err)
 		    path);
 		goto fail;
 	}
-	if (fstat(j->fd, &st) < 0 || st.st_size > (off_t)JOURNAL_MAX_SIZE) {
-		perr_printf(err, "cannot read journal '%s': %s", path, errno ?
-		    strerror(errno) : "too large");
+	if (fstat(j->fd, &st) < 0) {
+		perr_printf(err, "cannot read journal '%s': %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (st.st_size > (off_t)JOURNAL_MAX_SIZE) {
+		perr_printf(err, "cannot read journal '%s': larger than %u MiB",
+		    path, JOURNAL_MAX_SIZE >> 20);
 		goto fail;
 	}
 	buf = ealloc((size_t)st.st_size + 1);

@@ -1,8 +1,10 @@
 /* util.c: see util.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -95,23 +97,24 @@ char *estrdup(const char *s)
 	return p;
 }
 
-char *read_all(const char *path, size_t max, size_t *len_r)
+char *read_fd(int fd, size_t max, size_t *len_r)
 {
-	FILE *fp = NULL;
 	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
+	size_t len = 0, cap = 0;
+	ssize_t n;
 	int saved;
 
-	fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (fp == NULL)
-		return NULL;
 	for (;;) {
 		if (cap - len < 4096) {
 			cap = cap ? cap * 2 : 65536;
 			buf = erealloc(buf, cap + 1);
 		}
-		n = fread(buf + len, 1, cap - len, fp);
-		len += n;
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		len += (size_t)n;
 		if (len > max) {
 			errno = EFBIG;
 			goto fail;
@@ -119,22 +122,31 @@ char *read_all(const char *path, size_t max, size_t *len_r)
 		if (n == 0)
 			break;
 	}
-	if (ferror(fp)) {
-		errno = EIO;
-		goto fail;
-	}
-	if (fp != stdin)
-		fclose(fp);
 	buf[len] = '\0';
 	*len_r = len;
 	return buf;
 fail:
 	saved = errno;
-	if (fp != stdin)
-		fclose(fp);
 	free(buf);
 	errno = saved;
 	return NULL;
+}
+
+char *read_all(const char *path, size_t max, size_t *len_r)
+{
+	char *buf;
+	int fd, saved;
+
+	if (strcmp(path, "-") == 0)
+		return read_fd(STDIN_FILENO, max, len_r);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	buf = read_fd(fd, max, len_r);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return buf;
 }
 
 void fshut(FILE *fp, const char *name)

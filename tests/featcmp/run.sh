@@ -207,6 +207,8 @@ several_bases() {
 
 errors() {
 	expect_error "no such file" "^featcmp: cannot open 'nonexistent': " "$featcmp" nonexistent "$raw/qemu-lab-a.txt"
+	expect_error "a directory" "^featcmp: cannot open '$tmp': Is a directory\$" \
+		"$featcmp" "$tmp" "$raw/qemu-lab-a.txt"
 	expect_error "bad input" "^featcmp: " "$featcmp" "$top/tests/fixtures/bad/bad-hex.txt" "$raw/qemu-lab-a.txt"
 	expect_usage "usage: one operand" "$raw/qemu-lab-a.txt"
 	expect_usage "usage: two modes" -d -x "$raw/qemu-lab-a.txt" "$raw/qemu-lab-b.txt"

@@ -201,6 +201,11 @@ test_bad_input() {
 	expect_error "cut json" "bad json" "$featdump" -f "$tmp/cut.json"
 	expect_error "missing file" "cannot open '$tmp/nonexistent'" \
 		"$featdump" -f "$tmp/nonexistent"
+	# A read error names its cause, not EIO.
+	expect_error "a directory" "^featdump: cannot open '$tmp': Is a directory\$" \
+		"$featdump" -f "$tmp"
+	expect_error "a directory on stdin" "^featdump: cannot open '-': Is a directory\$" \
+		"$featdump" -f - <"$tmp"
 	# A newline in the subject is escaped: an error is one line.
 	printf 'hello world\n' >"$tmp/two"$'\n'"lines"
 	expect_error "a newline in the file name" "^featdump: $tmp/two\\\\nlines: unknown format" \

@@ -546,6 +546,8 @@ EOF
 		"$(wc -l <"$tmp/named.journal")"
 	expect_rc "bad policy" 2 "$featmin" -p "$tmp/nonexistent" -- true
 	expect_grep "bad policy: message" "cannot open '$tmp/nonexistent'" "$tmp/err"
+	expect_error "a policy that is a directory" "^featmin: cannot open '$tmp': Is a directory\$" \
+		"$featmin" -p "$tmp" -- true
 }
 
 # --- the trial scripts, against the xl test double -----------------------

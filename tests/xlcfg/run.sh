@@ -378,6 +378,12 @@ bad_input() {
 		"$d/nonexistent" set "$d/nonexistent" cpuid "$mask"
 	xlcfg_error "missing file (get)" "^xlcfg: cannot open '$d/nonexistent': " \
 		"$d/nonexistent" get "$d/nonexistent" cpuid
+	# A read error names its cause, not EIO.
+	mkdir -p "$d/dir.cfg"
+	xlcfg_error "a directory (get)" "^xlcfg: cannot open '$d/dir.cfg': Is a directory\$" \
+		"$d/unused" get "$d/dir.cfg" cpuid
+	xlcfg_error "a directory (check)" "^xlcfg: cannot open '$d/dir.cfg': Is a directory\$" \
+		"$d/unused" check "$d/dir.cfg"
 
 	printf 'name = "x"\ndisk = [ "a",\n         "b" "c" ]\n' >"$d/syntax.cfg"
 	xlcfg_error "unparsable" "^xlcfg: '$d/syntax.cfg' does not parse with libxlutil: line 3: " \
