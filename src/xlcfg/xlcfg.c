@@ -234,6 +234,35 @@ static char *load(const char *path, size_t *len)
 	return text;
 }
 
+/*
+ * load_regular: the text of REAL (FILE as the user named it, resolved),
+ * which must be a regular file: an edit replaces the file with a new one,
+ * and would turn a device node or a FIFO (/dev/null, as root) into a
+ * regular file.  Its status into *ST_R.  O_NONBLOCK keeps the open of a
+ * FIFO from waiting for a writer before it is refused.
+ */
+static char *load_regular(const char *real, const char *file,
+			  struct stat *st_r, size_t *len_r)
+{
+	char *text;
+	int fd;
+
+	fd = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, st_r) < 0)
+		die("cannot open '%s': %s", file, strerror(errno));
+	if (!S_ISREG(st_r->st_mode))
+		die("cannot edit '%s': not a regular file", file);
+	text = read_fd(fd, MAX_CFG, len_r);
+	if (text == NULL) {
+		if (errno == EFBIG)
+			die("cannot read '%s': larger than %u MiB", file,
+			    MAX_CFG >> 20);
+		die("cannot read '%s': %s", file, strerror(errno));
+	}
+	close(fd);
+	return text;
+}
+
 /* The temporaries replace_file makes: TMP_PREFIX and mkstemp's six. */
 #define TMP_PREFIX ".xlcfg-"
 
@@ -340,9 +369,7 @@ static int write_edit(const char *file, const char *key, const char *rhs,
 			    strerror(errno));
 		sweep(dirfd);
 	}
-	if (stat(real, &st) < 0)
-		die("cannot open '%s': %s", file, strerror(errno));
-	text = load(real, &len);
+	text = load_regular(real, file, &st, &len);
 	cfg = xlparse_text(text, len, file, &why);
 	if (cfg == NULL)
 		die("'%s' does not parse with libxlutil: %s", file,

@@ -444,6 +444,28 @@ bad_input() {
 	expect_usage "-b on get" "$f" get -b .x "$f" cpuid
 	expect_usage "no command"
 
+	# set and unset replace the file: only a regular file is edited, never
+	# a FIFO or a device node (as root, /dev/null would become a file).
+	mkfifo "$d/fifo.cfg"
+	expect_error "set on a FIFO" "^xlcfg: cannot edit '$d/fifo.cfg': not a regular file\$" \
+		timeout 10 "$xlcfg" set "$d/fifo.cfg" cpuid "$mask"
+	expect_error "unset on a FIFO" "^xlcfg: cannot edit '$d/fifo.cfg': not a regular file\$" \
+		timeout 10 "$xlcfg" unset -n "$d/fifo.cfg" cpuid
+	if [ -p "$d/fifo.cfg" ] && [ ! -e "$d/fifo.cfg.orig" ]; then ok; else
+		not_ok "set on a FIFO: the FIFO was replaced or backed up"
+	fi
+	ln -s fifo.cfg "$d/fifo-link.cfg"
+	expect_error "set on a link to a FIFO" "^xlcfg: cannot edit '$d/fifo-link.cfg': not a regular file\$" \
+		timeout 10 "$xlcfg" set "$d/fifo-link.cfg" cpuid "$mask"
+	if [ "$(id -u)" -eq 0 ]; then
+		mknod "$d/null.cfg" c 1 3
+		expect_error "set on a device node" "^xlcfg: cannot edit '$d/null.cfg': not a regular file\$" \
+			timeout 10 "$xlcfg" set "$d/null.cfg" cpuid "$mask"
+		if [ -c "$d/null.cfg" ] && [ ! -e "$d/null.cfg.orig" ]; then ok; else
+			not_ok "set on a device node: the node was replaced or backed up"
+		fi
+	fi
+
 	# get: 1 and nothing said when the key is not set.
 	rc=0
 	"$xlcfg" get "$f" cpuid >"$tmp/out" 2>"$tmp/err" || rc=$?
