@@ -295,28 +295,40 @@ static void sweep(int dirfd)
 	closedir(dir);
 }
 
-/* Write LEN bytes of TEXT to a new file next to DST and rename it there. */
-static void replace_file(int dirfd, const char *dst, const char *text,
-			 size_t len, const struct stat *st)
+/*
+ * replace_file: write LEN bytes of TEXT to a new file next to DST (in the
+ * directory DIRFD, with ST's mode and owner), sync it and rename it over
+ * DST, then sync the directory.  Returns 0; -1 with ERR filled when DST
+ * was not replaced (the temporary is removed); 1 with ERR filled when DST
+ * was replaced but the directory could not be synced.
+ */
+static int replace_file(int dirfd, const char *dst, const char *text,
+			size_t len, const struct stat *st, struct perr *err)
 {
 	char *tmp, *d = estrdup(dst), *dir;
 	size_t n = strlen(dst) + 32, off = 0;
 	ssize_t w;
-	int fd;
+	int fd, rc = -1;
+	bool made;
 
 	dir = dirname(d);
 	tmp = ealloc(n);
 	snprintf(tmp, n, "%s/" TMP_PREFIX "XXXXXX", dir);
 	fd = mkstemp(tmp);
-	if (fd < 0)
-		die("cannot create a file in '%s': %s", dir, strerror(errno));
+	made = fd >= 0;
+	if (fd < 0) {
+		perr_printf(err, "cannot create a file in '%s': %s", dir,
+		    strerror(errno));
+		goto out;
+	}
 	while (off < len) {
 		w = write(fd, text + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			unlink(tmp);
-			die("cannot write '%s': %s", tmp, strerror(errno));
+			perr_printf(err, "cannot write '%s': %s", dst,
+			    w < 0 ? strerror(errno) : "short write");
+			goto out;
 		}
 		off += (size_t)w;
 	}
@@ -326,18 +338,34 @@ static void replace_file(int dirfd, const char *dst, const char *text,
 	if (fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM)
 		warning("cannot set the owner of '%s': %s", dst,
 		    strerror(errno));
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		unlink(tmp);
-		die("cannot write '%s': %s", tmp, strerror(errno));
+	if (fsync(fd) < 0) {
+		perr_printf(err, "cannot write '%s': %s", dst, strerror(errno));
+		goto out;
 	}
+	if (close(fd) < 0) {
+		fd = -1;
+		perr_printf(err, "cannot write '%s': %s", dst, strerror(errno));
+		goto out;
+	}
+	fd = -1;
 	if (rename(tmp, dst) < 0) {
-		unlink(tmp);
-		die("cannot rename '%s' to '%s': %s", tmp, dst, strerror(errno));
+		perr_printf(err, "cannot rename '%s' to '%s': %s", tmp, dst,
+		    strerror(errno));
+		goto out;
 	}
-	if (fsync(dirfd) < 0)
-		die("cannot sync '%s': %s", dir, strerror(errno));
+	rc = 0;
+	if (fsync(dirfd) < 0) {
+		perr_printf(err, "cannot sync '%s': %s", dir, strerror(errno));
+		rc = 1;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0 && made)
+		unlink(tmp);
 	free(tmp);
 	free(d);
+	return rc;
 }
 
 /*
@@ -354,7 +382,8 @@ static int write_edit(const char *file, const char *key, const char *rhs,
 	struct perr err;
 	struct stat st, bst;
 	XLU_Config *cfg;
-	int dirfd;
+	bool made_backup = false;
+	int dirfd, rc;
 
 	if (realpath(file, real) == NULL)
 		die("cannot open '%s': %s", file, strerror(errno));
@@ -394,9 +423,27 @@ static int write_edit(const char *file, const char *key, const char *rhs,
 			if (errno != ENOENT)
 				die("cannot check the backup '%s': %s", bak,
 				    strerror(errno));
-			replace_file(dirfd, bak, text, len, &st);
+			rc = replace_file(dirfd, bak, text, len, &st, &err);
+			if (rc < 0)
+				die("'%s' not written: %s", file, err.msg);
+			if (rc > 0)
+				die("%s", err.msg);
+			made_backup = true;
 		}
-		replace_file(dirfd, real, new, newlen, &st);
+		rc = replace_file(dirfd, real, new, newlen, &st, &err);
+		if (rc > 0)
+			die("%s", err.msg);
+		if (rc < 0) {
+			/*
+			 * Nothing was written: a backup this run made goes
+			 * too, or it would pass for the file before an edit
+			 * that never happened (and a later edit would keep
+			 * it).
+			 */
+			if (made_backup && unlink(bak) == 0)
+				(void)fsync(dirfd);
+			die("'%s' not written: %s", file, err.msg);
+		}
 		free(bak);
 	}
 	close(dirfd);

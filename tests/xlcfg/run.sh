@@ -18,6 +18,7 @@ golden_dir=$here/golden
 # shellcheck source=../lib.sh
 . "$here/../lib.sh"
 pids=()
+mounted=
 
 # The value the edits write: names the installed libxl knows.
 mask=host,avx2=0,fma=0,aes=0
@@ -29,6 +30,7 @@ cleanup() {
 	for pid in "${pids[@]}"; do
 		kill -9 "$pid" 2>/dev/null || true
 	done
+	[ -z "$mounted" ] || umount "$mounted" || true
 	rm -rf "$tmp"
 }
 trap 'cleanup' EXIT
@@ -500,6 +502,41 @@ bad_input() {
 	fi
 }
 
+# No space left for the new file once the backup is written: nothing is
+# written, and the backup this run made goes too.  A tmpfs of 64 KiB,
+# made in the test's directory (root only) and filled but for one page:
+# the backup (under a page) takes it, the new file finds none.
+enospc() {
+	local d=$tmp/small
+	local f=$d/vm.cfg
+	if [ "$(id -u)" -ne 0 ]; then
+		printf 'xlcfg: no ENOSPC test: not root\n' >&2
+		return
+	fi
+	mkdir -p "$d"
+	if ! mount -t tmpfs -o size=64k hetmig-test "$d"; then
+		printf 'xlcfg: no ENOSPC test: cannot mount a tmpfs\n' >&2
+		return
+	fi
+	mounted=$d
+	cp "$configs/pv.cfg" "$f"
+	dd if=/dev/zero of="$d/filler" bs=4096 2>/dev/null || true
+	truncate -s -4096 "$d/filler"
+	xlcfg_error "no space left" \
+		"^xlcfg: '$f' not written: cannot write '$f': No space left on device\$" \
+		"$f" set "$f" cpuid "$mask"
+	if [ -e "$f.orig" ]; then not_ok "no space left: the run left a backup"; else ok; fi
+	# With room again, the edit is whole and its backup the original.
+	rm -f "$d/filler"
+	if "$xlcfg" set "$f" cpuid "$mask" && cmp -s "$f.orig" "$configs/pv.cfg"; then
+		ok
+	else
+		not_ok "no space left: the next run's backup is not the original"
+	fi
+	umount "$d"
+	mounted=
+}
+
 # nap US: sleep US microseconds, in the shell (kills() opens napfd).
 nap() {
 	read -r -t "$(printf '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000)))" \
@@ -704,6 +741,7 @@ main() {
 	roundtrips
 	backups
 	bad_input
+	enospc
 	kills
 	concurrency
 	summary xlcfg
