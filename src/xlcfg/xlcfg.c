@@ -417,8 +417,14 @@ static int write_edit(const char *file, const char *key, const char *rhs,
 		sprintf(bak, "%s%s", real, suffix ? suffix : ".orig");
 		/*
 		 * The backup is the file as it was before the first edit:
-		 * never replaced, whatever the suffix.
+		 * never replaced, whatever the suffix.  Only a regular file
+		 * counts as one: a symbolic link (dangling, or to any file)
+		 * or anything else in its place is refused, not taken for
+		 * a backup that was never made, and not replaced.
 		 */
+		if (lstat(bak, &bst) == 0 && !S_ISREG(bst.st_mode))
+			die("backup '%s' is not a regular file: remove it, or "
+			    "give -b another suffix", bak);
 		if (lstat(bak, &bst) < 0) {
 			if (errno != ENOENT)
 				die("cannot check the backup '%s': %s", bak,

@@ -302,6 +302,28 @@ backups() {
 	"$xlcfg" set -b .before-hetmig "$f" cpuid host,avx=0
 	if cmp -s "$f.before-hetmig" "$configs/pv.cfg"; then ok; else not_ok "backup -b: overwritten by the second edit"; fi
 
+	# Only a regular file is a backup: a link or a FIFO in its place is
+	# refused, neither taken for one nor replaced.
+	local what
+	for what in dangling link fifo; do
+		rm -rf "$f" "$f".* "$d/elsewhere"
+		cp "$configs/pv.cfg" "$f"
+		case $what in
+		dangling) ln -s elsewhere "$f.orig" ;;
+		link) cp "$configs/pv.cfg" "$d/elsewhere"; ln -s elsewhere "$f.orig" ;;
+		fifo) mkfifo "$f.orig" ;;
+		esac
+		expect_error "backup: a $what in its place" \
+			"^xlcfg: backup '$f.orig' is not a regular file: remove it, or give -b another suffix\$" \
+			"$xlcfg" set "$f" cpuid "$mask"
+		if cmp -s "$f" "$configs/pv.cfg" && { [ -L "$f.orig" ] || [ -p "$f.orig" ]; } &&
+			{ [ "$what" != dangling ] || [ ! -e "$d/elsewhere" ]; }; then
+			ok
+		else
+			not_ok "backup: a $what in its place: the file, the $what or its target changed"
+		fi
+	done
+
 	# No change, no backup.
 	rm -f "$f" "$f".*
 	cp "$configs/pv.cfg" "$f"
