@@ -547,6 +547,20 @@ static int cmd_check(const char *file)
 	return rc;
 }
 
+/*
+ * good_suffix: whether SUFFIX may end a backup's name: not empty, and
+ * only letters, digits and . _ - ~ + (no '/', which would put the backup
+ * elsewhere, and no blank, quote or control character, which would make
+ * a name no script quotes safely).
+ */
+static bool good_suffix(const char *suffix)
+{
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-~+";
+
+	return *suffix != '\0' && strspn(suffix, ok) == strlen(suffix);
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -575,8 +589,9 @@ int main(int argc, char *argv[])
 		switch (c) {
 		case 'b':
 			suffix = optarg;
-			if (*suffix == '\0' || strchr(suffix, '/') != NULL)
-				die("bad backup suffix '%s'", suffix);
+			if (!good_suffix(suffix))
+				die("bad backup suffix '%s': expected letters, "
+				    "digits and . _ - ~ +", suffix);
 			break;
 		case 'n':
 			dry = true;

@@ -301,6 +301,10 @@ backups() {
 	fi
 	"$xlcfg" set -b .before-hetmig "$f" cpuid host,avx=0
 	if cmp -s "$f.before-hetmig" "$configs/pv.cfg"; then ok; else not_ok "backup -b: overwritten by the second edit"; fi
+	rm -f "$f" "$f".*
+	cp "$configs/pv.cfg" "$f"
+	"$xlcfg" set -b .orig~1+A_b-c "$f" cpuid "$mask"
+	if cmp -s "$f.orig~1+A_b-c" "$configs/pv.cfg"; then ok; else not_ok "backup -b: a suffix of every allowed kind"; fi
 
 	# Only a regular file is a backup: a link or a FIFO in its place is
 	# refused, neither taken for one nor replaced.
@@ -462,6 +466,12 @@ bad_input() {
 		"$f" set "$f" name "$(printf 'a\tb')"
 	xlcfg_error "bad key" "^xlcfg: bad key 'CPUID'" "$f" set "$f" CPUID "$mask"
 	xlcfg_error "bad suffix" "^xlcfg: bad backup suffix '/x'" "$f" set -b /x "$f" cpuid "$mask"
+	local suffix
+	for suffix in '' ".a"$'\n'"b" ' x' '.a"b' ".a\$b" '.a*' ".a"$'\t'; do
+		xlcfg_error "bad suffix '$suffix'" \
+			"^xlcfg: bad backup suffix '.*': expected letters, digits and \\. _ - ~ \\+\$" \
+			"$f" set -b "$suffix" "$f" cpuid "$mask"
+	done
 	expect_usage "unknown option" "$f" set -Q "$f" cpuid "$mask"
 	expect_usage "unknown command" "$f" frob "$f"
 	expect_usage "missing operand" "$f" set "$f" cpuid
