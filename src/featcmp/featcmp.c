@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "jtext.h"
 #include "policy.h"
 #include "util.h"
 #include "xlcpuid.h"
@@ -263,11 +264,13 @@ static int compare(struct input *need, struct input *have, enum out out)
 		for (f = 0; f < HM_NR_FEATURES; f++)
 			if (fs_has(&missing, f))
 				json_array_append_new(m, jfeature(f, &want));
-		root = json_pack("{s:b, s:{s:s, s:s}, s:{s:s, s:s}, s:b, "
+		root = json_pack("{s:b, s:{s:o, s:s}, s:{s:o, s:s}, s:b, "
 		    "s:o, s:o}",
 		    "compatible", fs_empty(&missing),
-		    "need", "path", need->path, "vendor", need->p.vendor,
-		    "have", "path", have->path, "vendor", have->p.vendor,
+		    "need", "path", json_text(need->path), "vendor",
+		    need->p.vendor,
+		    "have", "path", json_text(have->path), "vendor",
+		    have->p.vendor,
 		    "vendors_differ", vdiff,
 		    "missing", m, "not_compared", jnames(&ignored));
 		jdump(root);

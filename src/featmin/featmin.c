@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "journal.h"
+#include "jtext.h"
 #include "policy.h"
 #include "search.h"
 #include "util.h"
@@ -702,9 +703,9 @@ static int write_output(const struct run *run, enum output out,
 			json_array_append_new(feats,
 			    json_string(hm_features[f].name));
 	cpuid = render_cpuid(&hide, run->extra);
-	root = json_pack("{s:s, s:{s:s, s:s?}, s:o, s:o, s:s, s:b, s:o}",
+	root = json_pack("{s:s, s:{s:s, s:o?}, s:o, s:o, s:s, s:b, s:o}",
 	    "format", "hetmig-policy/1", "source", "kind", "featmin", "name",
-	    jpath, "features", feats, "evidence",
+	    jpath ? json_text(jpath) : NULL, "features", feats, "evidence",
 	    evidence(run, fixed, search_needed(&run->s)), "cpuid", cpuid,
 	    "verified", verified, "trials", trials_json(&run->j));
 	free(cpuid);

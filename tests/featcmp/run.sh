@@ -222,6 +222,14 @@ errors() {
 	else
 		not_ok "the pool level is not a subset of each member"
 	fi
+	# A path that is not UTF-8 goes into the JSON with U+FFFD for its bad
+	# bytes (jansson takes UTF-8 only), not as "out of memory".
+	local rc=0
+	cp "$raw/qemu-lab-a.txt" "$tmp/"$'\xff'".txt"
+	"$featcmp" -j "$tmp/"$'\xff'".txt" "$raw/qemu-lab-b.txt" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	expect "a path that is not UTF-8: exit" 1 "$rc"
+	expect "a path that is not UTF-8: in the JSON" "$tmp/"$'\xef\xbf\xbd'".txt" \
+		"$(jq -r .need.path "$tmp/out" 2>&1)"
 	if "$featcmp" >/dev/null 2>&1; then
 		not_ok "no arguments: exit 0"
 	else

@@ -115,6 +115,15 @@ test_cross_check() {
 		"$nfix" "$agreed_total"
 }
 
+# A path that is not UTF-8: the JSON names it with U+FFFD for its bad
+# bytes (jansson takes UTF-8 only), rather than leave the name out.
+test_non_utf8_path() {
+	cp "$fixtures/raw/qemu-lab-a.txt" "$tmp/"$'\xff'".txt"
+	expect_rc "a path that is not UTF-8" 0 "$featdump" -f "$tmp/"$'\xff'".txt" -o json
+	expect "a path that is not UTF-8: source.name" "$tmp/"$'\xef\xbf\xbd'".txt" \
+		"$(jq -r .source.name "$tmp/out" 2>&1)"
+}
+
 test_round_trips() {
 	local f
 	local base
@@ -290,6 +299,7 @@ main() {
 	test_golden
 	test_cross_check
 	test_round_trips
+	test_non_utf8_path
 	test_xen_cpuid_format
 	test_bad_input
 	test_many_cpus

@@ -546,6 +546,13 @@ EOF
 		"$(wc -l <"$tmp/named.journal")"
 	expect_rc "bad policy" 2 "$featmin" -p "$tmp/nonexistent" -- true
 	expect_grep "bad policy: message" "cannot open '$tmp/nonexistent'" "$tmp/err"
+	# A journal path that is not UTF-8 is the output's source.name, with
+	# U+FFFD for its bad bytes: not "out of memory" after the whole run.
+	rm -f "$tmp/j"$'\xff'
+	expect_rc "a journal path that is not UTF-8" 0 "$featmin" -p "$lab_a" \
+		-j "$tmp/j"$'\xff' -- true
+	expect "a journal path that is not UTF-8: source.name" "$tmp/j"$'\xef\xbf\xbd' \
+		"$(jq -r .source.name "$tmp/out" 2>&1)"
 	expect_error "a policy that is a directory" "^featmin: cannot open '$tmp': Is a directory\$" \
 		"$featmin" -p "$tmp" -- true
 }
