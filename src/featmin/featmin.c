@@ -515,9 +515,12 @@ static char *config_domain(const char *path)
 	if (buf == NULL)
 		die("cannot open '%s': %s", path, errno == EFBIG ?
 		    "too large" : strerror(errno));
-	if ((cfg = xlparse_text(buf, len, path, &why)) == NULL)
-		die("'%s' does not parse with libxlutil: %s", path,
-		    xlparse_complaint(why, path, line, sizeof(line)));
+	if ((cfg = xlparse_text(buf, len, path, &why)) == NULL) {
+		xlparse_complaint(why, path, line, sizeof(line));
+		free(why);
+		free(buf);
+		die("'%s' does not parse with libxlutil: %s", path, line);
+	}
 	if (xlu_cfg_get_string(cfg, "name", &v, 1) == 0 && *v != '\0')
 		name = estrdup(v);
 	xlu_cfg_destroy(cfg);

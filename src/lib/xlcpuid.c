@@ -209,6 +209,27 @@ bad:
 	return -1;
 }
 
+/* The complaint about a legacy item that is not whole. */
+static int xend_bad(const char *item, struct perr *err)
+{
+	perr_printf(err, "cpuid item '%.120s': expected LEAF[,SUBLEAF]:"
+	    "eXx=POLICY,... with 32 of 0 1 x k s per register", item);
+	return -1;
+}
+
+/*
+ * xend_leaf_ok: ITEM starts with a plain number below 0xffffffff.  libxl
+ * stores the leaf as strtoul reads it ("-1" included), and 0xffffffff is
+ * the end marker of its list: the entry would be lost, and leak.  So the
+ * leaf is checked before libxl sees the item.
+ */
+static bool xend_leaf_ok(const char *item)
+{
+	unsigned long long v;
+
+	return plain_number(item, strcspn(item, ",:"), &v) && v < UINT32_MAX;
+}
+
 /*
  * check_whole_xend: ITEM passed libxl_cpuid_parse_config_xend; it must
  * also be all that libxl read: "LEAF[,SUBLEAF]:eXx=POLICY[,eXx=POLICY...]"
@@ -223,6 +244,8 @@ static int check_whole_xend(const char *item, struct perr *err)
 	unsigned long long v;
 	int field;
 
+	if (!xend_leaf_ok(item))
+		return xend_bad(item, err);
 	for (field = 0; field < 2; field++) {
 		end = p + strcspn(p, ",:");
 		if (!plain_number(p, (size_t)(end - p), &v) || v > UINT32_MAX)
@@ -247,9 +270,7 @@ static int check_whole_xend(const char *item, struct perr *err)
 			p++;
 	}
 bad:
-	perr_printf(err, "cpuid item '%.120s': expected LEAF[,SUBLEAF]:"
-	    "eXx=POLICY,... with 32 of 0 1 x k s per register", item);
-	return -1;
+	return xend_bad(item, err);
 }
 
 int xl_cpuid_check_item(const char *item, struct perr *err)
@@ -293,6 +314,8 @@ int xl_cpuid_check_list_item(const char *item, struct perr *err)
 	libxl_cpuid_policy_list list = NULL;
 	int rc;
 
+	if (!xend_leaf_ok(item))
+		return xend_bad(item, err);
 	rc = libxl_cpuid_parse_config_xend(&list, item);
 	libxl_cpuid_dispose(&list);
 	if (rc != 0) {

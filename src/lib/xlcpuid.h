@@ -43,8 +43,9 @@ int xl_cpuid_check_item(const char *item, struct perr *err);
  * (cpuid = [ ... ]) with libxl_cpuid_parse_config_xend, as xl does; it
  * must also be whole, as libxl copies any 32 bytes as a register's
  * policy: "LEAF[,SUBLEAF]:eXx=P[,eXx=P...]" with leaf and subleaf
- * written as above, below 2^32, each P 32 characters from 0 1 x k s, at
- * most one space after a ','.
+ * written as above, below 2^32 (the leaf below 0xffffffff, libxl's end
+ * marker), each P 32 characters from 0 1 x k s, at most one space after
+ * a ','.
  */
 int xl_cpuid_check_list_item(const char *item, struct perr *err);
 

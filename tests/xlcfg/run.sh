@@ -450,6 +450,10 @@ bad_input() {
 		"$f" set -r "$f" cpuid '[ "0x1:ecx=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"0" ]'
 	xlcfg_error "a legacy register name libxl half reads" "^xlcfg: '$f' not written: cpuid item '0x1:ecxjunk=x+0': expected LEAF" \
 		"$f" set -r "$f" cpuid '[ "0x1:ecxjunk=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0" ]'
+	# libxl ends its list with leaf 0xffffffff: such an item would be lost
+	# (and leak), so it is refused before libxl sees it.
+	xlcfg_error "legacy leaf 0xffffffff" "^xlcfg: '$f' not written: cpuid item '0xffffffff:eax=x+': expected LEAF" \
+		"$f" set -r "$f" cpuid '[ "0xffffffff:eax=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" ]'
 	xlcfg_error "a negative legacy leaf" "^xlcfg: '$f' not written: cpuid item '-1:ecx=x+0': expected LEAF" \
 		"$f" set -r "$f" cpuid '[ "-1:ecx=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0" ]'
 	xlcfg_error "no host" "^xlcfg: '$f' not written: cpuid value 'avx2=0': the first word must be 'host'" \
