@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "enforce.h"
+#include "jtext.h"
 #include "policy.h"
 #include "util.h"
 #include "xlcpuid.h"
@@ -110,8 +111,7 @@ static void load(struct input *in)
 	}
 	if (policy_parse(&in->p, buf, len, name, 0, &differ, &err) < 0) {
 		free(buf);
-		fprintf(stderr, "%s: %s\n", progname, err.msg);
-		exit(2);
+		die("%s", err.msg);
 	}
 	free(buf);
 	if (differ != NULL) {
@@ -311,11 +311,13 @@ static int compare(struct input *need, struct input *have, enum out out)
 			if (fs_has(&missing, f))
 				json_array_append_new(m,
 				    jfeature(f, &want, NULL));
-		root = json_pack("{s:b, s:{s:s, s:s}, s:{s:s, s:s}, s:b, "
+		root = json_pack("{s:b, s:{s:o, s:s}, s:{s:o, s:s}, s:b, "
 		    "s:o, s:o}",
 		    "compatible", fs_empty(&missing),
-		    "need", "path", need->path, "vendor", need->p.vendor,
-		    "have", "path", have->path, "vendor", have->p.vendor,
+		    "need", "path", json_text(need->path), "vendor",
+		    need->p.vendor,
+		    "have", "path", json_text(have->path), "vendor",
+		    have->p.vendor,
 		    "vendors_differ", vdiff,
 		    "missing", m, "not_compared", jnames(&ignored));
 		jdump(root);

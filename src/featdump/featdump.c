@@ -58,8 +58,7 @@ static void read_file(const char *path, int cpu, struct policy *p)
 	if (policy_parse(p, buf, len, strcmp(path, "-") ? path : "<stdin>",
 	    cpu, &differ, &err) < 0) {
 		free(buf);
-		fprintf(stderr, "%s: %s\n", progname, err.msg);
-		exit(2);
+		die("%s", err.msg);
 	}
 	if (differ != NULL) {
 		warning("%s: cpus differ: %s; using cpu %d (-c N picks another)",

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +26,7 @@
 #include <jansson.h>
 
 #include "journal.h"
+#include "jtext.h"
 #include "policy.h"
 #include "search.h"
 #include "util.h"
@@ -61,6 +64,8 @@ struct ident {
 };
 
 static volatile sig_atomic_t stop_signal;
+/* The process group of the trial in flight, 0 when none runs. */
+static pid_t trial_pgid;
 
 static double now(void)
 {
@@ -73,6 +78,18 @@ static double now(void)
 static void on_stop(int sig)
 {
 	stop_signal = sig;
+}
+
+/*
+ * At exit, whatever the way out (die() included), a trial still running
+ * is told to stop, as a timeout tells it: trial.sh then destroys its
+ * domain.  A kill -9 of featmin runs no code: for that, the trial has
+ * PR_SET_PDEATHSIG (spawn).
+ */
+static void end_trial(void)
+{
+	if (trial_pgid > 0)
+		kill(-trial_pgid, SIGTERM);
 }
 
 /*
@@ -143,24 +160,95 @@ static void take_metric(struct journal_rec *r, const char *line)
 }
 
 /*
+ * runnable: 0 when PATH is a file execvp can run, else why not (an errno
+ * value).
+ */
+static int runnable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return errno;
+	if (S_ISDIR(st.st_mode))
+		return EISDIR;
+	if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0)
+		return EACCES;
+	return 0;
+}
+
+/*
+ * check_command: die unless CMD names something execvp can run: a path
+ * (it holds a '/') to an executable file, or a name found so in PATH.
+ * Checked before the first trial: a command that cannot run fails every
+ * trial, which would read as "the workload fails even unmasked".
+ */
+static void check_command(const char *cmd)
+{
+	const char *path = getenv("PATH"), *p;
+	char *cand;
+	size_t n;
+	int why = ENOENT, rc;
+
+	if (*cmd == '\0')
+		die("cannot run '': empty command");
+	if (strchr(cmd, '/') != NULL) {
+		if ((rc = runnable(cmd)) != 0)
+			die("cannot run '%s': %s", cmd, strerror(rc));
+		return;
+	}
+	/* execvp's default when PATH is not set. */
+	if (path == NULL)
+		path = "/bin:/usr/bin";
+	for (p = path;; p += n + 1) {
+		n = strcspn(p, ":");
+		cand = ealloc(n + strlen(cmd) + 3);
+		/* An empty entry is the current directory, as for execvp. */
+		sprintf(cand, "%.*s/%s", (int)n, n ? p : ".", cmd);
+		rc = runnable(cand);
+		free(cand);
+		if (rc == 0)
+			return;
+		if (rc == EACCES)
+			why = EACCES;
+		if (p[n] == '\0')
+			break;
+	}
+	die("cannot run '%s': %s", cmd, why == ENOENT ? "not found in PATH" :
+	    strerror(why));
+}
+
+/*
  * Start the trial command with its stdout on a pipe, in a process group
- * of its own so that a timeout can end everything it started.
+ * of its own so that a timeout can end everything it started.  An exec
+ * that fails (the command went away since check_command) is an error,
+ * not a trial that failed: the child reports its errno through a pipe
+ * that a successful exec closes.
  */
 static pid_t spawn(struct run *run, const char *cpuid, int trial, int *fd_r)
 {
 	char num[16];
-	int p[2];
-	pid_t pid;
+	int p[2], e[2], exec_errno = 0;
+	ssize_t n;
+	pid_t pid, parent = getpid();
 
-	if (pipe(p) < 0)
+	if (pipe(p) < 0 || pipe2(e, O_CLOEXEC) < 0)
 		die("cannot make a pipe: %s", strerror(errno));
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0)
 		die("cannot fork: %s", strerror(errno));
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
+		int null;
 
+		/*
+		 * The trial must not outlive featmin, however featmin ends: the
+		 * kernel sends it SIGTERM when featmin dies, kill -9 included.
+		 * featmin may have died before the prctl: then its parent is
+		 * another process already, and the trial does not start.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+			_exit(125);
+		null = open("/dev/null", O_RDONLY);
 		setpgid(0, 0);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
@@ -172,16 +260,29 @@ static pid_t spawn(struct run *run, const char *cpuid, int trial, int *fd_r)
 		dup2(p[1], STDOUT_FILENO);
 		close(p[0]);
 		close(p[1]);
+		close(e[0]);
 		snprintf(num, sizeof(num), "%d", trial);
 		setenv("HETMIG_CPUID", cpuid, 1);
 		setenv("HETMIG_TRIAL", num, 1);
 		execvp(run->cmd[0], run->cmd);
-		fprintf(stderr, "%s: cannot run '%s': %s\n", progname,
-		    run->cmd[0], strerror(errno));
+		exec_errno = errno;
+		if (write(e[1], &exec_errno, sizeof(exec_errno)) < 0)
+			_exit(126);
 		_exit(127);
 	}
 	setpgid(pid, pid);
+	trial_pgid = pid;
 	close(p[1]);
+	close(e[1]);
+	do
+		n = read(e[0], &exec_errno, sizeof(exec_errno));
+	while (n < 0 && errno == EINTR);
+	close(e[0]);
+	if (n == (ssize_t)sizeof(exec_errno)) {
+		waitpid(pid, NULL, 0);
+		trial_pgid = 0;
+		die("cannot run '%s': %s", run->cmd[0], strerror(exec_errno));
+	}
 	*fd_r = p[0];
 	return pid;
 }
@@ -243,8 +344,10 @@ static int wait_trial(struct run *run, pid_t pid, int fd,
 		}
 		if (!exited) {
 			w = waitpid(pid, &status, WNOHANG);
-			if (w == pid)
+			if (w == pid) {
 				exited = true;
+				trial_pgid = 0;
+			}
 		}
 		/* A background process that kept the pipe open is not waited for. */
 		if (exited && open_fd && poll(&pfd, 1, 0) == 0)
@@ -632,8 +735,8 @@ static int write_output(const struct run *run, enum output out,
 			json_array_append_new(feats,
 			    json_string(hm_features[f].name));
 	cpuid = render_cpuid(&hide, run->extra);
-	root = json_pack("{s:s, s:{s:s, s:s?}}", "format", "hetmig-policy/1",
-	    "source", "kind", "featmin", "name", jpath);
+	root = json_pack("{s:s, s:{s:s, s:o?}}", "format", "hetmig-policy/1",
+	    "source", "kind", "featmin", "name", jpath ? json_text(jpath) : NULL);
 	if (root != NULL && id->vendor[0] != '\0' &&
 	    strchr(id->vendor, '?') == NULL)
 		json_object_update_new(root, json_pack("{s:s, s:I, s:I, s:I}",
@@ -833,6 +936,7 @@ int main(int argc, char *argv[])
 	if (optind >= argc)
 		usage();
 	run.cmd = argv + optind;
+	check_command(run.cmd[0]);
 
 	if (jpath != NULL && journal_open(&run.j, jpath, &err) < 0)
 		die("%s", err.msg);
@@ -877,6 +981,7 @@ int main(int argc, char *argv[])
 		    "record\n", progname, jpath, run.j.nr_recs);
 	say_candidates(&cand, &fixed);
 
+	atexit(end_trial);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);

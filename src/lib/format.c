@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "enforce.h"
+#include "jtext.h"
 #include "policy.h"
 #include "util.h"
 
@@ -828,10 +829,10 @@ int policy_write_json(const struct policy *p, FILE *fp)
 	src = json_object();
 	if (!root || !leaves || !msrs || !feats || !src)
 		die("out of memory");
-	json_object_set_new(src, "kind", json_string(p->source_kind ?
+	json_object_set_new(src, "kind", json_text(p->source_kind ?
 	    p->source_kind : "unknown"));
 	if (p->source_name)
-		json_object_set_new(src, "name", json_string(p->source_name));
+		json_object_set_new(src, "name", json_text(p->source_name));
 	for (i = 0; i < p->nr_leaves; i++) {
 		const struct cpuid_leaf *l = &p->leaves[i];
 

@@ -210,10 +210,31 @@ int journal_open(struct journal *j, const char *path, struct perr *err)
 
 	memset(j, 0, sizeof(*j));
 	j->path = estrdup(path);
-	j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	/*
+	 * The journal is written as whoever runs featmin, often root: a
+	 * symbolic link planted under its name must not redirect the writes,
+	 * and a device or FIFO is no journal.  O_NONBLOCK keeps the open of
+	 * such a node from waiting; it is cleared once the file is known to
+	 * be a regular one.
+	 */
+	j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC |
+	    O_NOFOLLOW | O_NONBLOCK, 0644);
 	if (j->fd < 0) {
+		if (errno == ELOOP)
+			perr_printf(err, "journal '%s' is a symbolic link: give "
+			    "the path of the file itself", path);
+		else
+			perr_printf(err, "cannot open journal '%s': %s", path,
+			    strerror(errno));
+		goto fail;
+	}
+	if (fstat(j->fd, &st) < 0 || fcntl(j->fd, F_SETFL, O_APPEND) < 0) {
 		perr_printf(err, "cannot open journal '%s': %s", path,
 		    strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		perr_printf(err, "journal '%s' is not a regular file", path);
 		goto fail;
 	}
 	if (flock(j->fd, LOCK_EX | LOCK_NB) < 0) {
@@ -222,9 +243,14 @@ int journal_open(struct journal *j, const char *path, struct perr *err)
 		    path);
 		goto fail;
 	}
-	if (fstat(j->fd, &st) < 0 || st.st_size > (off_t)JOURNAL_MAX_SIZE) {
-		perr_printf(err, "cannot read journal '%s': %s", path, errno ?
-		    strerror(errno) : "too large");
+	if (fstat(j->fd, &st) < 0) {
+		perr_printf(err, "cannot read journal '%s': %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (st.st_size > (off_t)JOURNAL_MAX_SIZE) {
+		perr_printf(err, "cannot read journal '%s': larger than %u MiB",
+		    path, JOURNAL_MAX_SIZE >> 20);
 		goto fail;
 	}
 	buf = ealloc((size_t)st.st_size + 1);

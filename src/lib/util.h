@@ -25,9 +25,13 @@ char *estrdup(const char *s);
 /*
  * read_all: read the whole of PATH ("-" is stdin) into a NUL-terminated
  * buffer the caller frees; *len_r gets its length.  At most MAX bytes are
- * accepted.  Returns NULL with errno set on failure (EFBIG when too big).
+ * accepted.  Returns NULL with errno set on failure: the open's or the
+ * read's own (EISDIR for a directory), EFBIG when too big.
  */
 char *read_all(const char *path, size_t max, size_t *len_r);
+
+/* read_fd: the same from the open descriptor FD, which stays open. */
+char *read_fd(int fd, size_t max, size_t *len_r);
 
 /*
  * A growing NUL-terminated string: start it as { NULL, 0, 0 }; the owner

@@ -99,6 +99,180 @@ static bool is_xend_item(const char *item)
 	    (eq == NULL || colon < eq);
 }
 
+/*
+ * plain_number: the LEN bytes at S are a number as hetmig spells one: "0",
+ * decimal without a leading zero, or "0x" and 1 to 16 hex digits; its
+ * value into *V_R.  libxl reads numbers with strtoul(l)(..., 0), which
+ * also takes blanks and a sign before them, octal, and anything after
+ * them, unread: none of that passes here.
+ */
+static bool plain_number(const char *s, size_t len, unsigned long long *v_r)
+{
+	unsigned long long v = 0;
+	size_t i;
+
+	if (len > 2 && s[0] == '0' && s[1] == 'x') {
+		if (len > 18)
+			return false;
+		for (i = 2; i < len; i++) {
+			int c = s[i], d;
+
+			if (c >= '0' && c <= '9')
+				d = c - '0';
+			else if (c >= 'a' && c <= 'f')
+				d = c - 'a' + 10;
+			else if (c >= 'A' && c <= 'F')
+				d = c - 'A' + 10;
+			else
+				return false;
+			v = v << 4 | (unsigned long long)d;
+		}
+	} else {
+		if (len == 0 || len > 19 || (s[0] == '0' && len > 1))
+			return false;
+		for (i = 0; i < len; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				return false;
+			v = v * 10 + (unsigned long long)(s[i] - '0');
+		}
+	}
+	*v_r = v;
+	return true;
+}
+
+static bool layout_ok(void);
+
+/*
+ * field_width: how many bits libxl sets for the flag NAME: the 'k's of
+ * "NAME=k" as it parses it (it fills the flag's bits with the letter and
+ * leaves the rest 'x').  1 when the parsed list cannot be inspected.
+ */
+static int field_width(const char *name)
+{
+	libxl_cpuid_policy_list list = NULL;
+	char item[64];
+	int i, r, n = 0;
+	const char *c;
+
+	if (!layout_ok() || strlen(name) + 3 > sizeof(item))
+		return 1;
+	snprintf(item, sizeof(item), "%s=k", name);
+	if (libxl_cpuid_parse_config(&list, item) != 0 || list == NULL)
+		goto out;
+	for (i = 0; list->cpuid != NULL &&
+	    list->cpuid[i].leaf != XEN_CPUID_INPUT_UNUSED; i++)
+		for (r = 0; r < 4; r++)
+			for (c = list->cpuid[i].policy[r]; c && *c; c++)
+				n += *c == 'k';
+	for (i = 0; list->msr != NULL &&
+	    list->msr[i].index != XC_MSR_INPUT_UNUSED; i++)
+		for (c = list->msr[i].policy; *c; c++)
+			n += *c == 'k';
+out:
+	libxl_cpuid_dispose(&list);
+	return n > 0 ? n : 1;
+}
+
+/*
+ * check_whole_value: ITEM ("name=value") passed libxl_cpuid_parse_config;
+ * its value must also be all that libxl read.  libxl takes "avx=0\"x" as
+ * avx=0 and drops the rest unread, "x..." as x, and keeps the low bits of
+ * a number only ("avx=2" clears avx), so it is the judge of names but not
+ * of values: a value is one of x k s, or a plain number (plain_number)
+ * that fits the flag's bits.  Where the parsed list cannot be inspected
+ * (layout_ok), every flag is taken for one bit: 0 and 1 only.
+ */
+static int check_whole_value(const char *item, struct perr *err)
+{
+	const char *eq = strchr(item, '='), *v = eq + 1;
+	unsigned long long n, max = 1;
+	char name[48];
+	int width = 1;
+
+	if (strcmp(v, "x") == 0 || strcmp(v, "k") == 0 || strcmp(v, "s") == 0)
+		return 0;
+	if ((size_t)(eq - item) >= sizeof(name))
+		goto bad;
+	memcpy(name, item, (size_t)(eq - item));
+	name[eq - item] = '\0';
+	width = field_width(name);
+	max = width >= 64 ? ~0ull : (1ull << width) - 1;
+	if (plain_number(v, strlen(v), &n) && n <= max)
+		return 0;
+bad:
+	if (width == 1)
+		perr_printf(err, "cpuid item '%.120s': bad value: expected 0, "
+		    "1, x, k or s", item);
+	else
+		perr_printf(err, "cpuid item '%.120s': bad value: expected x, "
+		    "k, s or a number from 0 to %llu", item, max);
+	return -1;
+}
+
+/* The complaint about a legacy item that is not whole. */
+static int xend_bad(const char *item, struct perr *err)
+{
+	perr_printf(err, "cpuid item '%.120s': expected LEAF[,SUBLEAF]:"
+	    "eXx=POLICY,... with 32 of 0 1 x k s per register", item);
+	return -1;
+}
+
+/*
+ * xend_leaf_ok: ITEM starts with a plain number below 0xffffffff.  libxl
+ * stores the leaf as strtoul reads it ("-1" included), and 0xffffffff is
+ * the end marker of its list: the entry would be lost, and leak.  So the
+ * leaf is checked before libxl sees the item.
+ */
+static bool xend_leaf_ok(const char *item)
+{
+	unsigned long long v;
+
+	return plain_number(item, strcspn(item, ",:"), &v) && v < UINT32_MAX;
+}
+
+/*
+ * check_whole_xend: ITEM passed libxl_cpuid_parse_config_xend; it must
+ * also be all that libxl read: "LEAF[,SUBLEAF]:eXx=POLICY[,eXx=POLICY...]"
+ * with plain numbers (plain_number) of 32 bits, a register name of three
+ * letters, and 32 characters from 0 1 x k s per register (libxl copies
+ * any 32 bytes, quotes and newlines included, and skips blanks and
+ * newlines after a ',').  One space may follow a ','.
+ */
+static int check_whole_xend(const char *item, struct perr *err)
+{
+	const char *p = item, *end;
+	unsigned long long v;
+	int field;
+
+	if (!xend_leaf_ok(item))
+		return xend_bad(item, err);
+	for (field = 0; field < 2; field++) {
+		end = p + strcspn(p, ",:");
+		if (!plain_number(p, (size_t)(end - p), &v) || v > UINT32_MAX)
+			goto bad;
+		p = end;
+		if (*p == ':')
+			break;
+		p++;
+	}
+	if (*p++ != ':')
+		goto bad;
+	for (;;) {
+		if (p[0] != 'e' || p[1] < 'a' || p[1] > 'd' || p[2] != 'x' ||
+		    p[3] != '=' || strspn(p + 4, "01xks") != 32)
+			goto bad;
+		p += 4 + 32;
+		if (*p == '\0')
+			return 0;
+		if (*p++ != ',')
+			goto bad;
+		if (*p == ' ')
+			p++;
+	}
+bad:
+	return xend_bad(item, err);
+}
+
 int xl_cpuid_check_item(const char *item, struct perr *err)
 {
 	libxl_cpuid_policy_list list = NULL;
@@ -132,7 +306,7 @@ int xl_cpuid_check_item(const char *item, struct perr *err)
 		    item, libxl_reason(rc));
 		return -1;
 	}
-	return 0;
+	return check_whole_value(item, err);
 }
 
 int xl_cpuid_check_list_item(const char *item, struct perr *err)
@@ -140,6 +314,8 @@ int xl_cpuid_check_list_item(const char *item, struct perr *err)
 	libxl_cpuid_policy_list list = NULL;
 	int rc;
 
+	if (!xend_leaf_ok(item))
+		return xend_bad(item, err);
 	rc = libxl_cpuid_parse_config_xend(&list, item);
 	libxl_cpuid_dispose(&list);
 	if (rc != 0) {
@@ -147,7 +323,7 @@ int xl_cpuid_check_list_item(const char *item, struct perr *err)
 		    item, xend_reason(rc));
 		return -1;
 	}
-	return 0;
+	return check_whole_xend(item, err);
 }
 
 int xl_cpuid_check_value(const char *value, struct perr *err)

@@ -27,14 +27,25 @@
  * it: "host" (its first word) or "avx2=0" (libxl_cpuid_parse_config).  A
  * legacy leaf item ("0x00000007,0:ebx=xxxx...") is refused: xl accepts it
  * in the list form only (xl_cpuid_check_list_item).
- * Returns 0 when the installed libxl accepts it, -1 when it refuses it
- * (ERR says which item and libxl's reason).
+ * libxl reads a value's first characters and drops the rest unread
+ * ("avx=0\"x" is avx=0), and keeps a number's low bits only ("avx=2"
+ * clears avx); so the value must also be whole: one of x k s, or "0",
+ * decimal without a leading zero, or 0x and hex digits, that fits the
+ * flag's bits (one bit where the parsed list cannot be inspected).
+ * Returns 0 when the installed libxl accepts it and the value is whole,
+ * -1 otherwise (ERR says which item, and libxl's reason or what a value
+ * may be).
  */
 int xl_cpuid_check_item(const char *item, struct perr *err);
 
 /*
  * xl_cpuid_check_list_item: check one item of the legacy list form
- * (cpuid = [ ... ]) with libxl_cpuid_parse_config_xend, as xl does.
+ * (cpuid = [ ... ]) with libxl_cpuid_parse_config_xend, as xl does; it
+ * must also be whole, as libxl copies any 32 bytes as a register's
+ * policy: "LEAF[,SUBLEAF]:eXx=P[,eXx=P...]" with leaf and subleaf
+ * written as above, below 2^32 (the leaf below 0xffffffff, libxl's end
+ * marker), each P 32 characters from 0 1 x k s, at most one space after
+ * a ','.
  */
 int xl_cpuid_check_list_item(const char *item, struct perr *err);
 

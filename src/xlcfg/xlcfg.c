@@ -234,6 +234,35 @@ static char *load(const char *path, size_t *len)
 	return text;
 }
 
+/*
+ * load_regular: the text of REAL (FILE as the user named it, resolved),
+ * which must be a regular file: an edit replaces the file with a new one,
+ * and would turn a device node or a FIFO (/dev/null, as root) into a
+ * regular file.  Its status into *ST_R.  O_NONBLOCK keeps the open of a
+ * FIFO from waiting for a writer before it is refused.
+ */
+static char *load_regular(const char *real, const char *file,
+			  struct stat *st_r, size_t *len_r)
+{
+	char *text;
+	int fd;
+
+	fd = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, st_r) < 0)
+		die("cannot open '%s': %s", file, strerror(errno));
+	if (!S_ISREG(st_r->st_mode))
+		die("cannot edit '%s': not a regular file", file);
+	text = read_fd(fd, MAX_CFG, len_r);
+	if (text == NULL) {
+		if (errno == EFBIG)
+			die("cannot read '%s': larger than %u MiB", file,
+			    MAX_CFG >> 20);
+		die("cannot read '%s': %s", file, strerror(errno));
+	}
+	close(fd);
+	return text;
+}
+
 /* The temporaries replace_file makes: TMP_PREFIX and mkstemp's six. */
 #define TMP_PREFIX ".xlcfg-"
 
@@ -266,28 +295,40 @@ static void sweep(int dirfd)
 	closedir(dir);
 }
 
-/* Write LEN bytes of TEXT to a new file next to DST and rename it there. */
-static void replace_file(int dirfd, const char *dst, const char *text,
-			 size_t len, const struct stat *st)
+/*
+ * replace_file: write LEN bytes of TEXT to a new file next to DST (in the
+ * directory DIRFD, with ST's mode and owner), sync it and rename it over
+ * DST, then sync the directory.  Returns 0; -1 with ERR filled when DST
+ * was not replaced (the temporary is removed); 1 with ERR filled when DST
+ * was replaced but the directory could not be synced.
+ */
+static int replace_file(int dirfd, const char *dst, const char *text,
+			size_t len, const struct stat *st, struct perr *err)
 {
 	char *tmp, *d = estrdup(dst), *dir;
 	size_t n = strlen(dst) + 32, off = 0;
 	ssize_t w;
-	int fd;
+	int fd, rc = -1;
+	bool made;
 
 	dir = dirname(d);
 	tmp = ealloc(n);
 	snprintf(tmp, n, "%s/" TMP_PREFIX "XXXXXX", dir);
 	fd = mkstemp(tmp);
-	if (fd < 0)
-		die("cannot create a file in '%s': %s", dir, strerror(errno));
+	made = fd >= 0;
+	if (fd < 0) {
+		perr_printf(err, "cannot create a file in '%s': %s", dir,
+		    strerror(errno));
+		goto out;
+	}
 	while (off < len) {
 		w = write(fd, text + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			unlink(tmp);
-			die("cannot write '%s': %s", tmp, strerror(errno));
+			perr_printf(err, "cannot write '%s': %s", dst,
+			    w < 0 ? strerror(errno) : "short write");
+			goto out;
 		}
 		off += (size_t)w;
 	}
@@ -297,18 +338,34 @@ static void replace_file(int dirfd, const char *dst, const char *text,
 	if (fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM)
 		warning("cannot set the owner of '%s': %s", dst,
 		    strerror(errno));
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		unlink(tmp);
-		die("cannot write '%s': %s", tmp, strerror(errno));
+	if (fsync(fd) < 0) {
+		perr_printf(err, "cannot write '%s': %s", dst, strerror(errno));
+		goto out;
 	}
+	if (close(fd) < 0) {
+		fd = -1;
+		perr_printf(err, "cannot write '%s': %s", dst, strerror(errno));
+		goto out;
+	}
+	fd = -1;
 	if (rename(tmp, dst) < 0) {
-		unlink(tmp);
-		die("cannot rename '%s' to '%s': %s", tmp, dst, strerror(errno));
+		perr_printf(err, "cannot rename '%s' to '%s': %s", tmp, dst,
+		    strerror(errno));
+		goto out;
 	}
-	if (fsync(dirfd) < 0)
-		die("cannot sync '%s': %s", dir, strerror(errno));
+	rc = 0;
+	if (fsync(dirfd) < 0) {
+		perr_printf(err, "cannot sync '%s': %s", dir, strerror(errno));
+		rc = 1;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0 && made)
+		unlink(tmp);
 	free(tmp);
 	free(d);
+	return rc;
 }
 
 /*
@@ -325,7 +382,8 @@ static int write_edit(const char *file, const char *key, const char *rhs,
 	struct perr err;
 	struct stat st, bst;
 	XLU_Config *cfg;
-	int dirfd;
+	bool made_backup = false;
+	int dirfd, rc;
 
 	if (realpath(file, real) == NULL)
 		die("cannot open '%s': %s", file, strerror(errno));
@@ -340,9 +398,7 @@ static int write_edit(const char *file, const char *key, const char *rhs,
 			    strerror(errno));
 		sweep(dirfd);
 	}
-	if (stat(real, &st) < 0)
-		die("cannot open '%s': %s", file, strerror(errno));
-	text = load(real, &len);
+	text = load_regular(real, file, &st, &len);
 	cfg = xlparse_text(text, len, file, &why);
 	if (cfg == NULL)
 		die("'%s' does not parse with libxlutil: %s", file,
@@ -361,15 +417,39 @@ static int write_edit(const char *file, const char *key, const char *rhs,
 		sprintf(bak, "%s%s", real, suffix ? suffix : ".orig");
 		/*
 		 * The backup is the file as it was before the first edit:
-		 * never replaced, whatever the suffix.
+		 * never replaced, whatever the suffix.  Only a regular file
+		 * counts as one: a symbolic link (dangling, or to any file)
+		 * or anything else in its place is refused, not taken for
+		 * a backup that was never made, and not replaced.
 		 */
+		if (lstat(bak, &bst) == 0 && !S_ISREG(bst.st_mode))
+			die("backup '%s' is not a regular file: remove it, or "
+			    "give -b another suffix", bak);
 		if (lstat(bak, &bst) < 0) {
 			if (errno != ENOENT)
 				die("cannot check the backup '%s': %s", bak,
 				    strerror(errno));
-			replace_file(dirfd, bak, text, len, &st);
+			rc = replace_file(dirfd, bak, text, len, &st, &err);
+			if (rc < 0)
+				die("'%s' not written: %s", file, err.msg);
+			if (rc > 0)
+				die("%s", err.msg);
+			made_backup = true;
 		}
-		replace_file(dirfd, real, new, newlen, &st);
+		rc = replace_file(dirfd, real, new, newlen, &st, &err);
+		if (rc > 0)
+			die("%s", err.msg);
+		if (rc < 0) {
+			/*
+			 * Nothing was written: a backup this run made goes
+			 * too, or it would pass for the file before an edit
+			 * that never happened (and a later edit would keep
+			 * it).
+			 */
+			if (made_backup && unlink(bak) == 0)
+				(void)fsync(dirfd);
+			die("'%s' not written: %s", file, err.msg);
+		}
 		free(bak);
 	}
 	close(dirfd);
@@ -467,6 +547,20 @@ static int cmd_check(const char *file)
 	return rc;
 }
 
+/*
+ * good_suffix: whether SUFFIX may end a backup's name: not empty, and
+ * only letters, digits and . _ - ~ + (no '/', which would put the backup
+ * elsewhere, and no blank, quote or control character, which would make
+ * a name no script quotes safely).
+ */
+static bool good_suffix(const char *suffix)
+{
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-~+";
+
+	return *suffix != '\0' && strspn(suffix, ok) == strlen(suffix);
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -495,8 +589,9 @@ int main(int argc, char *argv[])
 		switch (c) {
 		case 'b':
 			suffix = optarg;
-			if (*suffix == '\0' || strchr(suffix, '/') != NULL)
-				die("bad backup suffix '%s'", suffix);
+			if (!good_suffix(suffix))
+				die("bad backup suffix '%s': expected letters, "
+				    "digits and . _ - ~ +", suffix);
 			break;
 		case 'n':
 			dry = true;

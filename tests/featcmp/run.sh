@@ -255,6 +255,8 @@ several_bases() {
 
 errors() {
 	expect_error "no such file" "^featcmp: cannot open 'nonexistent': " "$featcmp" nonexistent "$raw/qemu-lab-a.txt"
+	expect_error "a directory" "^featcmp: cannot open '$tmp': Is a directory\$" \
+		"$featcmp" "$tmp" "$raw/qemu-lab-a.txt"
 	expect_error "bad input" "^featcmp: " "$featcmp" "$top/tests/fixtures/bad/bad-hex.txt" "$raw/qemu-lab-a.txt"
 	expect_usage "usage: one operand" "$raw/qemu-lab-a.txt"
 	expect_usage "usage: two modes" -d -x "$raw/qemu-lab-a.txt" "$raw/qemu-lab-b.txt"
@@ -273,6 +275,14 @@ errors() {
 	else
 		not_ok "the pool level is not a subset of each member"
 	fi
+	# A path that is not UTF-8 goes into the JSON with U+FFFD for its bad
+	# bytes (jansson takes UTF-8 only), not as "out of memory".
+	local rc=0
+	cp "$raw/qemu-lab-a.txt" "$tmp/"$'\xff'".txt"
+	"$featcmp" -j "$tmp/"$'\xff'".txt" "$raw/qemu-lab-b.txt" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	expect "a path that is not UTF-8: exit" 1 "$rc"
+	expect "a path that is not UTF-8: in the JSON" "$tmp/"$'\xef\xbf\xbd'".txt" \
+		"$(jq -r .need.path "$tmp/out" 2>&1)"
 	if "$featcmp" >/dev/null 2>&1; then
 		not_ok "no arguments: exit 0"
 	else

@@ -115,6 +115,15 @@ test_cross_check() {
 		"$nfix" "$agreed_total"
 }
 
+# A path that is not UTF-8: the JSON names it with U+FFFD for its bad
+# bytes (jansson takes UTF-8 only), rather than leave the name out.
+test_non_utf8_path() {
+	cp "$fixtures/raw/qemu-lab-a.txt" "$tmp/"$'\xff'".txt"
+	expect_rc "a path that is not UTF-8" 0 "$featdump" -f "$tmp/"$'\xff'".txt" -o json
+	expect "a path that is not UTF-8: source.name" "$tmp/"$'\xef\xbf\xbd'".txt" \
+		"$(jq -r .source.name "$tmp/out" 2>&1)"
+}
+
 test_round_trips() {
 	local f
 	local base
@@ -201,6 +210,15 @@ test_bad_input() {
 	expect_error "cut json" "bad json" "$featdump" -f "$tmp/cut.json"
 	expect_error "missing file" "cannot open '$tmp/nonexistent'" \
 		"$featdump" -f "$tmp/nonexistent"
+	# A read error names its cause, not EIO.
+	expect_error "a directory" "^featdump: cannot open '$tmp': Is a directory\$" \
+		"$featdump" -f "$tmp"
+	expect_error "a directory on stdin" "^featdump: cannot open '-': Is a directory\$" \
+		"$featdump" -f - <"$tmp"
+	# A newline in the subject is escaped: an error is one line.
+	printf 'hello world\n' >"$tmp/two"$'\n'"lines"
+	expect_error "a newline in the file name" "^featdump: $tmp/two\\\\nlines: unknown format" \
+		"$featdump" -f "$tmp/two"$'\n'"lines"
 	expect_error "cpu out of range" "no cpu 5" \
 		"$featdump" -c 5 -f "$fixtures/raw/qemu-lab-a.txt"
 	# 100 MB of noise: refused up front, memory stays bounded.
@@ -281,6 +299,7 @@ main() {
 	test_golden
 	test_cross_check
 	test_round_trips
+	test_non_utf8_path
 	test_xen_cpuid_format
 	test_bad_input
 	test_many_cpus

@@ -293,8 +293,6 @@ test_unknown() {
 	expect "always 125: three records" 4 "$(wc -l <"$tmp/j")"
 	expect_rc "exit 126 is a failure" 1 env ALWAYS=126 "$featmin" -p "$lab_a" -- "$tmp/sim"
 	expect_rc "exit 130 is no verdict" 3 env ALWAYS=130 "$featmin" -p "$lab_a" -r 0 -- "$tmp/sim"
-	expect_rc "missing command" 1 "$featmin" -p "$lab_a" -- "$tmp/does-not-exist"
-	expect_grep "missing command: message" "cannot run '$tmp/does-not-exist'" "$tmp/err"
 }
 
 # kill -9 in the middle, then resume: no finished trial runs again.
@@ -340,6 +338,24 @@ test_resume() {
 	expect_rc "another search" 2 env NEEDS=avx2 "$featmin" -j "$tmp/j" -e rdtscp=0,avx=0 \
 		-- "$tmp/sim"
 	expect_grep "another search: message" "journal '$tmp/j' belongs to another search" "$tmp/err"
+	# The journal is written as whoever runs featmin: a symbolic link in
+	# its place does not redirect it, and a device or FIFO is no journal.
+	ln -sf "$tmp/j" "$tmp/j-link"
+	cp "$tmp/j" "$tmp/j-copy"
+	expect_error "a journal that is a symbolic link" \
+		"^featmin: journal '$tmp/j-link' is a symbolic link: give the path of the file itself\$" \
+		"$featmin" -j "$tmp/j-link" -- "$tmp/sim"
+	if cmp -s "$tmp/j" "$tmp/j-copy"; then ok; else not_ok "a journal link: its target changed"; fi
+	rm -f "$tmp/victim"
+	ln -sf "$tmp/victim" "$tmp/j-dangling"
+	expect_error "a journal that is a dangling link" "^featmin: journal '$tmp/j-dangling' is a symbolic link" \
+		"$featmin" -p "$lab_a" -j "$tmp/j-dangling" -- "$tmp/sim"
+	if [ -e "$tmp/victim" ]; then not_ok "a dangling journal link: its target was made"; else ok; fi
+	mkfifo "$tmp/j-fifo"
+	expect_error "a journal that is a FIFO" "^featmin: journal '$tmp/j-fifo' is not a regular file\$" \
+		"$featmin" -p "$lab_a" -j "$tmp/j-fifo" -- "$tmp/sim"
+	expect_error "a journal that is a device" "^featmin: journal '/dev/null' is not a regular file\$" \
+		"$featmin" -p "$lab_a" -j /dev/null -- "$tmp/sim"
 	printf 'not json\n' >"$tmp/bad-j"
 	expect_rc "not a journal" 2 "$featmin" -p "$lab_a" -j "$tmp/bad-j" -- "$tmp/sim"
 	expect_grep "not a journal: message" "bad-j:1: not a featmin journal" "$tmp/err"
@@ -376,6 +392,73 @@ test_timeout_and_signals() {
 	expect_grep "SIGTERM: message" 'stopped by signal 15; run again with the same journal to resume' "$tmp/err"
 }
 
+# wait_gone PID SECS: true once PID is gone, false if it still runs after
+# SECS seconds.
+wait_gone() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# kill -9 of featmin ends its trial too (the kernel's SIGTERM, as the
+# trial was set up to get), and the resumed run finds nothing left.
+test_kill9_trial() {
+	local pid
+	local child
+	local i
+	local rc=0
+	rm -f "$tmp/j" "$tmp/pid"
+	PIDFILE=$tmp/pid SLEEP=30 NEEDS=avx2 "$featmin" -p "$lab_a" -j "$tmp/j" \
+		-e rdtscp=0 -- "$tmp/sim" >/dev/null 2>&1 &
+	pid=$!
+	for ((i = 0; i < 50; i++)); do
+		[ -s "$tmp/pid" ] && break
+		sleep 0.1
+	done
+	child=$(cat "$tmp/pid")
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null || true
+	if wait_gone "$child" 5; then ok; else
+		not_ok "kill -9: the trial ($child) still runs 5s after featmin died"
+		kill "$child" 2>/dev/null || true
+	fi
+	NEEDS=avx2 "$featmin" -j "$tmp/j" -o names -- "$tmp/sim" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	expect "kill -9: the resumed run completes" 0 "$rc"
+	expect_grep "kill -9: the resumed run's answer" '^avx2$' "$tmp/out"
+
+	# The same through trial.sh: its domain goes with it.
+	setup_fake
+	rm -f "$tmp/j"
+	PATH="$here/fake-bin:$PATH" FAKE_XL_MODE=silent "$featmin" -p "$lab_a" \
+		-j "$tmp/j" -e rdtscp=0 -- "$top/scripts/trial.sh" -c "$tmp/t1.cfg" -b 60 \
+		>/dev/null 2>&1 &
+	pid=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$tmp/xlstate/dom-t1" ] && break
+		sleep 0.1
+	done
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$tmp/xlstate/dom-t1" ] || break
+		sleep 0.1
+	done
+	if [ -e "$tmp/xlstate/dom-t1" ]; then
+		not_ok "kill -9: trial.sh's domain is still there 10s after featmin died"
+	else
+		ok
+	fi
+	rc=0
+	PATH="$here/fake-bin:$PATH" FAKE_XL_MODE=needs FAKE_XL_NEEDS=avx2 "$featmin" \
+		-j "$tmp/j" -o names -- "$top/scripts/trial.sh" -c "$tmp/t1.cfg" -b 5 \
+		>"$tmp/out" 2>"$tmp/err" || rc=$?
+	expect "kill -9 of featmin + trial.sh: the resumed run completes" 0 "$rc"
+	expect_grep "kill -9 of featmin + trial.sh: its answer" '^avx2$' "$tmp/out"
+}
+
 test_usage() {
 	expect_rc "no command" 2 "$featmin" -p "$lab_a"
 	expect_grep "usage on stderr" '^usage: featmin' "$tmp/err"
@@ -385,9 +468,67 @@ test_usage() {
 	expect_rc "bad retries" 2 "$featmin" -p "$lab_a" -r x -- true
 	expect_rc "unknown -k feature" 2 "$featmin" -p "$lab_a" -k avx9 -- true
 	expect_grep "unknown -k feature: message" "unknown feature 'avx9'" "$tmp/err"
+	expect_error "a newline in a -k name: one line" "^featmin: unknown feature 'avx\\\\nfoo'$" \
+		"$featmin" -p "$lab_a" -k "avx"$'\n'"foo" -- true
 	expect_rc "bad -e item" 2 "$featmin" -p "$lab_a" -e rdtscp -- true
 	expect_rc "-e item libxl refuses" 2 "$featmin" -p "$lab_a" -e bogus=0 -- true
 	expect_grep "-e item libxl refuses: message" "cpuid item 'bogus=0' refused by libxl" "$tmp/err"
+	# libxl reads a value's first characters and drops the rest: every
+	# item must be whole, or it would reach HETMIG_CPUID and the journal.
+	local item
+	while IFS= read -r item; do
+		expect_error "-e '$item' refused" "^featmin: cpuid item '.*': bad value: expected" \
+			"$featmin" -p "$lab_a" -e "$item" -- true
+	done <<'EOF'
+avx=0"x
+avx=0$(id)
+avx=0x
+avx=2
+avx= 0
+avx=0 
+avx=00
+avx=xyz
+family=16
+EOF
+	expect_error "-e with a newline refused" "^featmin: cpuid item 'avx=0\\\\nfoo': bad value" \
+		"$featmin" -p "$lab_a" -e "avx=0"$'\n'"foo" -- true
+	expect_rc "-e whole items" 0 "$featmin" -p "$lab_a" -e family=15,avx=k -e model=0xa \
+		-o xl -- true
+	expect_grep "-e whole items: in the line" ',family=15,avx=k,model=0xa$' "$tmp/out"
+	# A journal's items are the user's too.
+	rm -f "$tmp/j-extra"
+	"$featmin" -p "$lab_a" -j "$tmp/j-extra" -e rdtscp=0 -- true >/dev/null 2>&1
+	sed -i '1s/"rdtscp=0"/"rdtscp=0\\"x"/' "$tmp/j-extra"
+	expect_error "a journal's -e items are checked" "^featmin: cpuid item 'rdtscp=0\"x': bad value" \
+		"$featmin" -j "$tmp/j-extra" -- true
+	# A trial command that cannot run is a usage error, before any trial
+	# (with a journal: nothing recorded, not even its header).
+	: >"$tmp/not-executable"
+	chmod 644 "$tmp/not-executable"
+	local cmd
+	local why
+	while IFS='|' read -r cmd why; do
+		rm -f "$tmp/j-cmd"
+		expect_error "trial command '$cmd'" "^featmin: cannot run '$cmd': $why\$" \
+			"$featmin" -p "$lab_a" -j "$tmp/j-cmd" -- "$cmd"
+		if [ -e "$tmp/j-cmd" ]; then not_ok "trial command '$cmd': a journal was made"; else ok; fi
+	done <<EOF
+$tmp/does-not-exist|No such file or directory
+$tmp/not-executable|Permission denied
+$tmp|Is a directory
+hetmig-test-no-such-command|not found in PATH
+EOF
+	# One that passes that check but cannot be run (its interpreter is
+	# missing) is an error too, not a trial that failed.
+	printf '#!%s/no-such-interpreter\n' "$tmp" >"$tmp/bad-interpreter"
+	chmod 755 "$tmp/bad-interpreter"
+	rm -f "$tmp/j-cmd"
+	expect_rc "trial command whose exec fails" 2 \
+		"$featmin" -p "$lab_a" -j "$tmp/j-cmd" -- "$tmp/bad-interpreter"
+	expect "trial command whose exec fails: message" \
+		"featmin: cannot run '$tmp/bad-interpreter': No such file or directory" \
+		"$(tail -n 1 "$tmp/err")"
+	expect "trial command whose exec fails: no trial recorded" 1 "$(wc -l <"$tmp/j-cmd")"
 	expect_rc "no policy" 2 "$featmin" -- true
 	expect_grep "no policy: message" "^featmin: no policy: give -p FILE" "$tmp/err"
 	# Without -p, the domain the trial's config (its last -c) names.
@@ -417,6 +558,15 @@ test_usage() {
 		"$(wc -l <"$tmp/named.journal")"
 	expect_rc "bad policy" 2 "$featmin" -p "$tmp/nonexistent" -- true
 	expect_grep "bad policy: message" "cannot open '$tmp/nonexistent'" "$tmp/err"
+	# A journal path that is not UTF-8 is the output's source.name, with
+	# U+FFFD for its bad bytes: not "out of memory" after the whole run.
+	rm -f "$tmp/j"$'\xff'
+	expect_rc "a journal path that is not UTF-8" 0 "$featmin" -p "$lab_a" \
+		-j "$tmp/j"$'\xff' -- true
+	expect "a journal path that is not UTF-8: source.name" "$tmp/j"$'\xef\xbf\xbd' \
+		"$(jq -r .source.name "$tmp/out" 2>&1)"
+	expect_error "a policy that is a directory" "^featmin: cannot open '$tmp': Is a directory\$" \
+		"$featmin" -p "$tmp" -- true
 }
 
 # --- the trial scripts, against the xl test double -----------------------
@@ -626,6 +776,7 @@ main() {
 	test_unknown
 	test_resume
 	test_timeout_and_signals
+	test_kill9_trial
 	test_usage
 	test_fails_on
 	test_trial_sh

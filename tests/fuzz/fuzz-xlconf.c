@@ -192,11 +192,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct xlconf sc = XLCONF_INIT;
 	XLU_Config *old = NULL;
+	XLU_ConfigList *list;
 	struct perr err;
 	const char *str;
 	char *text, *out;
 	size_t outlen;
-	int rc;
+	int rc, i;
 
 	if (devnull == NULL && (devnull = fopen("/dev/null", "w")) == NULL)
 		abort();
@@ -234,9 +235,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_edit(text, size, &sc, sc.v[0].key, RHS, old);
 		check_edit(text, size, &sc, sc.v[sc.n - 1].key, NULL, old);
 	}
-	/* xlcfg check's reading of the value: any string, never a crash. */
+	/*
+	 * xlcfg check's reading of the value, in either form: any string,
+	 * never a crash nor a leak (libxl's own included: a legacy item it
+	 * would lose is refused before it sees it).
+	 */
 	if (old != NULL && xlu_cfg_get_string(old, "cpuid", &str, 1) == 0)
 		xl_cpuid_check_value(str, &err);
+	else if (old != NULL &&
+	    xlu_cfg_get_list(old, "cpuid", &list, NULL, 1) == 0)
+		for (i = 0; (str = xlu_cfg_get_listitem(list, i)) != NULL; i++)
+			xl_cpuid_check_list_item(str, &err);
 out:
 	if (old != NULL)
 		xlu_cfg_destroy(old);

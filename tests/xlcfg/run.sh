@@ -18,6 +18,7 @@ golden_dir=$here/golden
 # shellcheck source=../lib.sh
 . "$here/../lib.sh"
 pids=()
+mounted=
 
 # The value the edits write: names the installed libxl knows.
 mask=host,avx2=0,fma=0,aes=0
@@ -29,6 +30,7 @@ cleanup() {
 	for pid in "${pids[@]}"; do
 		kill -9 "$pid" 2>/dev/null || true
 	done
+	[ -z "$mounted" ] || umount "$mounted" || true
 	rm -rf "$tmp"
 }
 trap 'cleanup' EXIT
@@ -299,6 +301,32 @@ backups() {
 	fi
 	"$xlcfg" set -b .before-hetmig "$f" cpuid host,avx=0
 	if cmp -s "$f.before-hetmig" "$configs/pv.cfg"; then ok; else not_ok "backup -b: overwritten by the second edit"; fi
+	rm -f "$f" "$f".*
+	cp "$configs/pv.cfg" "$f"
+	"$xlcfg" set -b .orig~1+A_b-c "$f" cpuid "$mask"
+	if cmp -s "$f.orig~1+A_b-c" "$configs/pv.cfg"; then ok; else not_ok "backup -b: a suffix of every allowed kind"; fi
+
+	# Only a regular file is a backup: a link or a FIFO in its place is
+	# refused, neither taken for one nor replaced.
+	local what
+	for what in dangling link fifo; do
+		rm -rf "$f" "$f".* "$d/elsewhere"
+		cp "$configs/pv.cfg" "$f"
+		case $what in
+		dangling) ln -s elsewhere "$f.orig" ;;
+		link) cp "$configs/pv.cfg" "$d/elsewhere"; ln -s elsewhere "$f.orig" ;;
+		fifo) mkfifo "$f.orig" ;;
+		esac
+		expect_error "backup: a $what in its place" \
+			"^xlcfg: backup '$f.orig' is not a regular file: remove it, or give -b another suffix\$" \
+			"$xlcfg" set "$f" cpuid "$mask"
+		if cmp -s "$f" "$configs/pv.cfg" && { [ -L "$f.orig" ] || [ -p "$f.orig" ]; } &&
+			{ [ "$what" != dangling ] || [ ! -e "$d/elsewhere" ]; }; then
+			ok
+		else
+			not_ok "backup: a $what in its place: the file, the $what or its target changed"
+		fi
+	done
 
 	# No change, no backup.
 	rm -f "$f" "$f".*
@@ -378,6 +406,12 @@ bad_input() {
 		"$d/nonexistent" set "$d/nonexistent" cpuid "$mask"
 	xlcfg_error "missing file (get)" "^xlcfg: cannot open '$d/nonexistent': " \
 		"$d/nonexistent" get "$d/nonexistent" cpuid
+	# A read error names its cause, not EIO.
+	mkdir -p "$d/dir.cfg"
+	xlcfg_error "a directory (get)" "^xlcfg: cannot open '$d/dir.cfg': Is a directory\$" \
+		"$d/unused" get "$d/dir.cfg" cpuid
+	xlcfg_error "a directory (check)" "^xlcfg: cannot open '$d/dir.cfg': Is a directory\$" \
+		"$d/unused" check "$d/dir.cfg"
 
 	printf 'name = "x"\ndisk = [ "a",\n         "b" "c" ]\n' >"$d/syntax.cfg"
 	xlcfg_error "unparsable" "^xlcfg: '$d/syntax.cfg' does not parse with libxlutil: line 3: " \
@@ -404,6 +438,24 @@ bad_input() {
 		"$f" set "$f" cpuid host,avx2=0,nosuchfeature=0
 	xlcfg_error "bad flag value" "^xlcfg: '$f' not written: cpuid item 'avx2=q' refused by libxl: illegal cpuid value" \
 		"$f" set "$f" cpuid host,avx2=q
+	# libxl reads a value's first characters only: the rest must not ride
+	# along into the file.
+	xlcfg_error "trailing text after a value" "^xlcfg: '$f' not written: cpuid item 'avx2=0\"x': bad value: expected 0, 1, x, k or s$" \
+		"$f" set "$f" cpuid 'host,avx2=0"x'
+	xlcfg_error "a number libxl would cut" "^xlcfg: '$f' not written: cpuid item 'avx2=2': bad value" \
+		"$f" set "$f" cpuid host,avx2=2
+	xlcfg_error "a field too small for the number" "^xlcfg: '$f' not written: cpuid item 'family=16': bad value: expected x, k, s or a number from 0 to 15$" \
+		"$f" set "$f" cpuid host,family=16
+	xlcfg_error "a legacy register with a quote" "^xlcfg: '$f' not written: cpuid item '0x1:ecx=x+\"0': expected LEAF" \
+		"$f" set -r "$f" cpuid '[ "0x1:ecx=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"0" ]'
+	xlcfg_error "a legacy register name libxl half reads" "^xlcfg: '$f' not written: cpuid item '0x1:ecxjunk=x+0': expected LEAF" \
+		"$f" set -r "$f" cpuid '[ "0x1:ecxjunk=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0" ]'
+	# libxl ends its list with leaf 0xffffffff: such an item would be lost
+	# (and leak), so it is refused before libxl sees it.
+	xlcfg_error "legacy leaf 0xffffffff" "^xlcfg: '$f' not written: cpuid item '0xffffffff:eax=x+': expected LEAF" \
+		"$f" set -r "$f" cpuid '[ "0xffffffff:eax=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" ]'
+	xlcfg_error "a negative legacy leaf" "^xlcfg: '$f' not written: cpuid item '-1:ecx=x+0': expected LEAF" \
+		"$f" set -r "$f" cpuid '[ "-1:ecx=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0" ]'
 	xlcfg_error "no host" "^xlcfg: '$f' not written: cpuid value 'avx2=0': the first word must be 'host'" \
 		"$f" set "$f" cpuid avx2=0
 	xlcfg_error "bad legacy leaf" "^xlcfg: '$f' not written: cpuid item '0x1:ecx=x' refused by libxl: policy string must be exactly 32" \
@@ -418,11 +470,39 @@ bad_input() {
 		"$f" set "$f" name "$(printf 'a\tb')"
 	xlcfg_error "bad key" "^xlcfg: bad key 'CPUID'" "$f" set "$f" CPUID "$mask"
 	xlcfg_error "bad suffix" "^xlcfg: bad backup suffix '/x'" "$f" set -b /x "$f" cpuid "$mask"
+	local suffix
+	for suffix in '' ".a"$'\n'"b" ' x' '.a"b' ".a\$b" '.a*' ".a"$'\t'; do
+		xlcfg_error "bad suffix '$suffix'" \
+			"^xlcfg: bad backup suffix '.*': expected letters, digits and \\. _ - ~ \\+\$" \
+			"$f" set -b "$suffix" "$f" cpuid "$mask"
+	done
 	expect_usage "unknown option" "$f" set -Q "$f" cpuid "$mask"
 	expect_usage "unknown command" "$f" frob "$f"
 	expect_usage "missing operand" "$f" set "$f" cpuid
 	expect_usage "-b on get" "$f" get -b .x "$f" cpuid
 	expect_usage "no command"
+
+	# set and unset replace the file: only a regular file is edited, never
+	# a FIFO or a device node (as root, /dev/null would become a file).
+	mkfifo "$d/fifo.cfg"
+	expect_error "set on a FIFO" "^xlcfg: cannot edit '$d/fifo.cfg': not a regular file\$" \
+		timeout 10 "$xlcfg" set "$d/fifo.cfg" cpuid "$mask"
+	expect_error "unset on a FIFO" "^xlcfg: cannot edit '$d/fifo.cfg': not a regular file\$" \
+		timeout 10 "$xlcfg" unset -n "$d/fifo.cfg" cpuid
+	if [ -p "$d/fifo.cfg" ] && [ ! -e "$d/fifo.cfg.orig" ]; then ok; else
+		not_ok "set on a FIFO: the FIFO was replaced or backed up"
+	fi
+	ln -s fifo.cfg "$d/fifo-link.cfg"
+	expect_error "set on a link to a FIFO" "^xlcfg: cannot edit '$d/fifo-link.cfg': not a regular file\$" \
+		timeout 10 "$xlcfg" set "$d/fifo-link.cfg" cpuid "$mask"
+	if [ "$(id -u)" -eq 0 ]; then
+		mknod "$d/null.cfg" c 1 3
+		expect_error "set on a device node" "^xlcfg: cannot edit '$d/null.cfg': not a regular file\$" \
+			timeout 10 "$xlcfg" set "$d/null.cfg" cpuid "$mask"
+		if [ -c "$d/null.cfg" ] && [ ! -e "$d/null.cfg.orig" ]; then ok; else
+			not_ok "set on a device node: the node was replaced or backed up"
+		fi
+	fi
 
 	# get: 1 and nothing said when the key is not set.
 	rc=0
@@ -445,6 +525,10 @@ bad_input() {
 		"$d/mixed.cfg" check "$d/mixed.cfg"
 	xlcfg_error "set: a legacy item in the string form" "^xlcfg: .*a legacy leaf item belongs in the list form" \
 		"$d/badcpuid.cfg" set "$d/badcpuid.cfg" cpuid "host,0x1:ecx=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0"
+	printf 'name = "x"\ncpuid = "host,avx2=0x"\n' >"$d/junkcpuid.cfg"
+	want_rc=1 xlcfg_error "check: a value libxl reads only in part" \
+		"^$d/junkcpuid.cfg:2: cpuid item 'avx2=0x': bad value" \
+		"$d/junkcpuid.cfg" check "$d/junkcpuid.cfg"
 	want_rc=1 xlcfg_error "check: refused cpuid" "^$d/badcpuid.cfg:3: cpuid item 'nosuchfeature=0' refused by libxl" \
 		"$d/badcpuid.cfg" check "$d/badcpuid.cfg"
 	if "$xlcfg" get "$configs/pv.cfg" name >/dev/full 2>/dev/null; then
@@ -452,6 +536,41 @@ bad_input() {
 	else
 		ok
 	fi
+}
+
+# No space left for the new file once the backup is written: nothing is
+# written, and the backup this run made goes too.  A tmpfs of 64 KiB,
+# made in the test's directory (root only) and filled but for one page:
+# the backup (under a page) takes it, the new file finds none.
+enospc() {
+	local d=$tmp/small
+	local f=$d/vm.cfg
+	if [ "$(id -u)" -ne 0 ]; then
+		printf 'xlcfg: no ENOSPC test: not root\n' >&2
+		return
+	fi
+	mkdir -p "$d"
+	if ! mount -t tmpfs -o size=64k hetmig-test "$d"; then
+		printf 'xlcfg: no ENOSPC test: cannot mount a tmpfs\n' >&2
+		return
+	fi
+	mounted=$d
+	cp "$configs/pv.cfg" "$f"
+	dd if=/dev/zero of="$d/filler" bs=4096 2>/dev/null || true
+	truncate -s -4096 "$d/filler"
+	xlcfg_error "no space left" \
+		"^xlcfg: '$f' not written: cannot write '$f': No space left on device\$" \
+		"$f" set "$f" cpuid "$mask"
+	if [ -e "$f.orig" ]; then not_ok "no space left: the run left a backup"; else ok; fi
+	# With room again, the edit is whole and its backup the original.
+	rm -f "$d/filler"
+	if "$xlcfg" set "$f" cpuid "$mask" && cmp -s "$f.orig" "$configs/pv.cfg"; then
+		ok
+	else
+		not_ok "no space left: the next run's backup is not the original"
+	fi
+	umount "$d"
+	mounted=
 }
 
 # nap US: sleep US microseconds, in the shell (kills() opens napfd).
@@ -658,6 +777,7 @@ main() {
 	roundtrips
 	backups
 	bad_input
+	enospc
 	kills
 	concurrency
 	summary xlcfg
