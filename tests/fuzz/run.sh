@@ -12,7 +12,7 @@ top=$(cd "$here/../.." && pwd)
 build=${1:-$top/build}
 out=$build/fuzz
 seconds=${FUZZ_SECONDS:-60}
-pkgs=(xentoollog xencontrol xenguest xenstore xenlight xlutil jansson)
+pkgs=(xentoollog xencontrol xenguest xenstore xenlight xlutil jansson libelf)
 passed=0
 failed=0
 
@@ -36,7 +36,7 @@ build_target() {
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-I"$top/src/lib" -I"$build/gen" -o "$bin" "$src" "${srcs[@]}" \
-		"${pkgflags[@]}"
+		"${pkgflags[@]}" -lZydis
 }
 
 main() {
