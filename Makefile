@@ -33,7 +33,8 @@ LDLIBS     = $(PKG_LIBS)
 # binaries get them, so that the others do not depend on either.
 SCAN_CFLAGS = $(shell pkg-config --cflags libelf 2>/dev/null)
 SCAN_LIBS  = $(shell pkg-config --libs libelf 2>/dev/null) -lZydis -pthread
-SCAN_USERS = $(BUILD)/bin/featscan $(BUILD)/tests/test-isa
+SCAN_USERS = $(BUILD)/bin/featscan $(BUILD)/tests/test-isa \
+             $(BUILD)/tests/test-trap
 # ISO C11 everywhere, except where Xen's public headers are included: they
 # use anonymous unions and refuse to compile without GNU extensions.
 STD        = -std=c11
