@@ -31,10 +31,12 @@ LDLIBS     = $(PKG_LIBS)
 # The instruction decoding (featscan, and the unit tests of it) links
 # Zydis, which Debian ships without a .pc file, and libelf; only those
 # binaries get them, so that the others do not depend on either.
+# featscan links nothing of Xen: it may run inside a guest, on the
+# workload's own files.
 SCAN_CFLAGS = $(shell pkg-config --cflags libelf 2>/dev/null)
-SCAN_LIBS  = $(shell pkg-config --libs libelf 2>/dev/null) -lZydis -pthread
-SCAN_USERS = $(BUILD)/bin/featscan $(BUILD)/tests/test-isa \
-             $(BUILD)/tests/test-trap
+SCAN_LIBS  = $(shell pkg-config --libs libelf jansson 2>/dev/null) \
+             -lZydis -pthread
+SCAN_TESTS = $(BUILD)/tests/test-isa $(BUILD)/tests/test-trap
 # ISO C11 everywhere, except where Xen's public headers are included: they
 # use anonymous unions and refuse to compile without GNU extensions.
 STD        = -std=c11
@@ -51,7 +53,8 @@ MANS      := $(wildcard man/*.[178])
 SCRIPTS   := $(wildcard scripts/*.sh) migrate-prep.sh
 
 $(XEN_USERS): private STD = -std=gnu11
-$(SCAN_USERS): private LDLIBS = $(PKG_LIBS) $(SCAN_LIBS)
+$(SCAN_TESTS): private LDLIBS = $(PKG_LIBS) $(SCAN_LIBS)
+$(BUILD)/bin/featscan: private LDLIBS = $(SCAN_LIBS)
 
 all: $(addprefix $(BUILD)/bin/,$(BINS))
 
