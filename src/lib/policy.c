@@ -136,7 +136,11 @@ void policy_identify(struct policy *p)
 	size_t i;
 
 	p->vendor[0] = '\0';
-	if (l0 != NULL) {
+	/*
+	 * A policy made of features alone (featmin's, featscan's) has a leaf
+	 * 0 with no vendor in it: zero bytes say no vendor, not "????".
+	 */
+	if (l0 != NULL && (l0->b | l0->c | l0->d) != 0) {
 		memcpy(p->vendor, &l0->b, 4);
 		memcpy(p->vendor + 4, &l0->d, 4);
 		memcpy(p->vendor + 8, &l0->c, 4);
