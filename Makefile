@@ -36,7 +36,8 @@ LDLIBS     = $(PKG_LIBS)
 SCAN_CFLAGS = $(shell pkg-config --cflags libelf 2>/dev/null)
 SCAN_LIBS  = $(shell pkg-config --libs libelf jansson 2>/dev/null) \
              -lZydis -pthread
-SCAN_TESTS = $(BUILD)/tests/test-isa $(BUILD)/tests/test-trap
+SCAN_TESTS = $(BUILD)/tests/test-isa $(BUILD)/tests/test-trap \
+             $(BUILD)/tests/test-scan
 # ISO C11 everywhere, except where Xen's public headers are included: they
 # use anonymous unions and refuse to compile without GNU extensions.
 STD        = -std=c11

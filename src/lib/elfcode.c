@@ -100,7 +100,8 @@ static void find_code(struct elfimg *img)
 			    ph.p_filesz, NULL);
 		}
 	}
-	qsort(img->code, img->ncode, sizeof(*img->code), cmp_region);
+	if (img->ncode > 0)
+		qsort(img->code, img->ncode, sizeof(*img->code), cmp_region);
 }
 
 static size_t underscores(const char *s)
@@ -173,7 +174,8 @@ static void find_funcs(struct elfimg *img)
 			e->dynamic = sh.sh_type == SHT_DYNSYM;
 		}
 	}
-	qsort(img->funcs, img->nfuncs, sizeof(*img->funcs), cmp_sym);
+	if (img->nfuncs > 0)
+		qsort(img->funcs, img->nfuncs, sizeof(*img->funcs), cmp_sym);
 }
 
 /* The shared part of elfimg_open and elfimg_memory. */
@@ -181,22 +183,26 @@ static int load(struct elfimg *img, struct perr *err)
 {
 	pthread_once(&libelf_once, libelf_init);
 	if (!libelf_ok) {
+		img->fail = ELF_UNREADABLE;
 		perr_printf(err, "libelf: %s", elf_errmsg(-1));
 		return -1;
 	}
 	if (!is_elf(img->image, img->size)) {
+		img->fail = ELF_NOT_ELF;
 		perr_printf(err, "'%s' is not an ELF file", img->name);
 		return -1;
 	}
 	img->elf = elf_memory((char *)img->image, img->size);
 	if (img->elf == NULL || elf_kind(img->elf) != ELF_K_ELF ||
 	    gelf_getehdr(img->elf, &img->ehdr) == NULL) {
+		img->fail = ELF_MALFORMED;
 		perr_printf(err, "'%s' is not a readable ELF file: %s",
 		    img->name, elf_errmsg(-1));
 		return -1;
 	}
 	if (img->ehdr.e_ident[EI_CLASS] != ELFCLASS64 ||
 	    img->ehdr.e_machine != EM_X86_64) {
+		img->fail = ELF_OTHER_ARCH;
 		perr_printf(err, "'%s' is not an x86-64 ELF file", img->name);
 		return -1;
 	}
@@ -212,12 +218,14 @@ int elfimg_open(struct elfimg *img, const char *path, struct perr *err)
 	int fd;
 
 	img->name = estrdup(path);
+	img->fail = ELF_UNREADABLE;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		perr_printf(err, "cannot open '%s': %s", path, strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size <= 0) {
+		img->fail = ELF_NOT_ELF;
 		perr_printf(err, "'%s' is not an ELF file", path);
 		goto fail;
 	}
@@ -235,6 +243,7 @@ int elfimg_open(struct elfimg *img, const char *path, struct perr *err)
 	img->image = p;
 	img->size = (size_t)st.st_size;
 	img->mapped = true;
+	img->fail = ELF_OK;
 	return load(img, err);
 fail:
 	if (fd >= 0)
@@ -261,6 +270,19 @@ void elfimg_release(struct elfimg *img)
 	free(img->funcs);
 	free(img->name);
 	*img = (struct elfimg)ELFIMG_INIT;
+}
+
+void elfimg_drop(const struct elfimg *img, uint64_t off, uint64_t len)
+{
+	uint64_t lo, hi;
+
+	if (!img->mapped || !in_image(img, off, len))
+		return;
+	/* Whole pages inside the range only: the ends may hold other data. */
+	lo = (off + ELF_PAGE_SIZE - 1) & ~(uint64_t)(ELF_PAGE_SIZE - 1);
+	hi = (off + len) & ~(uint64_t)(ELF_PAGE_SIZE - 1);
+	if (hi > lo)
+		madvise(img->image + lo, hi - lo, MADV_DONTNEED);
 }
 
 const struct elf_sym *elfimg_func_at(const struct elfimg *img, uint64_t vaddr)

@@ -37,8 +37,13 @@ struct elf_sym {
 	bool dynamic;		/* from .dynsym (else .symtab) */
 };
 
+/* Why an image could not be read, for callers that skip such files. */
+enum elf_fail { ELF_OK, ELF_UNREADABLE, ELF_NOT_ELF, ELF_MALFORMED,
+		ELF_OTHER_ARCH };
+
 struct elfimg {
 	char *name;		/* owned: the path or name given, for messages */
+	enum elf_fail fail;	/* set when elfimg_open or _memory fails */
 	unsigned char *image;	/* the file; owned when mapped */
 	size_t size;
 	bool mapped;
@@ -73,6 +78,14 @@ int elfimg_memory(struct elfimg *img, const char *name, unsigned char *buf,
 		  size_t len, struct perr *err);
 
 void elfimg_release(struct elfimg *img);
+
+/*
+ * elfimg_drop: the caller is done with bytes [OFF, OFF + LEN) of a mapped
+ * image for now: their pages leave the process's memory (they come back
+ * from the file if read again).  Scanning a large file then takes memory
+ * for what it records, not for the file.
+ */
+void elfimg_drop(const struct elfimg *img, uint64_t off, uint64_t len);
 
 /* is_elf: BUF (LEN bytes) starts with the ELF magic. */
 bool is_elf(const unsigned char *buf, size_t len);
