@@ -1,25 +1,39 @@
 /*
  * featscan: which CPU features a program's instructions need.
  *
- * --at FILE:OFFSET decodes the instruction at a file offset and names the
- * feature it needs; --trap FILE... reads console text and does the same
- * for each invalid-opcode trap the guest kernel reported in one of FILEs.
- * See featscan(1).
+ * Without a mode option it scans ELF files and directories (or a file
+ * list on standard input) and reports, per feature, file and function,
+ * the instructions found and whether their use is required, guarded by a
+ * runtime check or blind (scan.h); -o json writes a hetmig policy of the
+ * features used blind or required, with the evidence.  --at FILE:OFFSET
+ * decodes the instruction at a file offset and names the feature it
+ * needs; --trap FILE... reads console text and does the same for each
+ * invalid-opcode trap the guest kernel reported in one of FILEs.  See
+ * featscan(1).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
 #include "elfcode.h"
+#include "scan.h"
 #include "trap.h"
 #include "util.h"
+
+/* Directories deeper than this below an operand are not walked. */
+#define MAX_DEPTH 64
+#define MAX_JOBS 256
 
 enum output { OUT_DEFAULT, OUT_NAMES, OUT_TABLE, OUT_JSON };
 
@@ -36,9 +50,37 @@ struct seen {
 	size_t n, alloc;
 };
 
+/* A file seen, by device and inode: each is scanned once. */
+struct inode {
+	dev_t dev;
+	ino_t ino;
+};
+
+/* The files to scan, in the order found. */
+struct files {
+	char **path;		/* owned */
+	bool *named;		/* an operand: its skipping is worth a warning */
+	size_t n, alloc;
+	struct inode *seen;	/* open addressing; empty slots have ino 0 */
+	size_t nseen, aseen;
+	char **skip_path, **skip_why;	/* owned: not scanned, and why */
+	size_t nskip, askip;
+	size_t not_elf, not_linked;	/* skipped quietly, when not named */
+};
+
+/* What one scan found, per file (index as in struct files). */
+struct job {
+	const struct files *files;
+	struct scan_file *res;
+	char **why;		/* owned: why file i was not scanned, or NULL */
+	atomic_size_t next;
+};
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: featscan [-o json] --at file:offset\n"
+	fprintf(stderr, "usage: featscan [-o names|table|json] [-j jobs] "
+	    "[--blind] path ...\n"
+	    "       featscan [-o json] --at file:offset\n"
 	    "       featscan [-o json] --trap file ... < console\n");
 	exit(2);
 }
@@ -387,6 +429,507 @@ static int cmd_trap(char **paths, int n, enum output out)
 	return named > 0 ? 0 : 1;
 }
 
+/* --- the scan ----------------------------------------------------------- */
+
+static size_t inode_hash(const struct inode *k, size_t mask)
+{
+	return ((size_t)k->ino * 0x9e3779b97f4a7c15u ^ (size_t)k->dev) & mask;
+}
+
+/* seen_inode: false when ST's file was seen already; records it. */
+static bool seen_inode(struct files *f, const struct stat *st)
+{
+	struct inode k = { st->st_dev, st->st_ino ? st->st_ino : 1 };
+	size_t i;
+
+	if (2 * (f->nseen + 1) > f->aseen) {
+		struct inode *old = f->seen;
+		size_t n = f->aseen;
+
+		f->aseen = f->aseen ? 2 * f->aseen : 1024;
+		f->seen = ealloc(f->aseen * sizeof(*f->seen));
+		for (i = 0; i < n; i++)
+			if (old[i].ino != 0) {
+				size_t j = inode_hash(&old[i], f->aseen - 1);
+
+				while (f->seen[j].ino != 0)
+					j = (j + 1) & (f->aseen - 1);
+				f->seen[j] = old[i];
+			}
+		free(old);
+	}
+	for (i = inode_hash(&k, f->aseen - 1); f->seen[i].ino != 0;
+	    i = (i + 1) & (f->aseen - 1))
+		if (f->seen[i].ino == k.ino && f->seen[i].dev == k.dev)
+			return false;
+	f->seen[i] = k;
+	f->nseen++;
+	return true;
+}
+
+static void add_file(struct files *f, const char *path, bool named)
+{
+	if (f->n == f->alloc) {
+		f->alloc = f->alloc ? 2 * f->alloc : 256;
+		f->path = erealloc(f->path, f->alloc * sizeof(*f->path));
+		f->named = erealloc(f->named, f->alloc * sizeof(*f->named));
+	}
+	f->path[f->n] = estrdup(path);
+	f->named[f->n++] = named;
+}
+
+static void add_skip(struct files *f, const char *path, const char *why)
+{
+	if (f->nskip == f->askip) {
+		f->askip = f->askip ? 2 * f->askip : 16;
+		f->skip_path = erealloc(f->skip_path,
+		    f->askip * sizeof(*f->skip_path));
+		f->skip_why = erealloc(f->skip_why,
+		    f->askip * sizeof(*f->skip_why));
+	}
+	f->skip_path[f->nskip] = estrdup(path);
+	f->skip_why[f->nskip++] = estrdup(why);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void walk(struct files *f, const char *dir, int depth);
+
+/*
+ * add_path: PATH, followed if it is a symbolic link: a regular file is
+ * added, a directory walked, each once.  Returns -1 (errno set) when
+ * PATH cannot be reached.
+ */
+static int add_path(struct files *f, const char *path, bool named, int depth)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
+		if (depth <= MAX_DEPTH && seen_inode(f, &st))
+			walk(f, path, depth + 1);
+	} else if (S_ISREG(st.st_mode)) {
+		if (seen_inode(f, &st))
+			add_file(f, path, named);
+	} else if (named) {
+		warning("'%s' is not a file or a directory: skipped", path);
+	}
+	return 0;
+}
+
+/* The entries of DIR in name order, so that the output is stable. */
+static void walk(struct files *f, const char *dir, int depth)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL, *path;
+	size_t n = 0, alloc = 0, i, len = strlen(dir);
+
+	if (d == NULL) {
+		warning("cannot read '%s': %s", dir, strerror(errno));
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == alloc) {
+			alloc = alloc ? 2 * alloc : 64;
+			names = erealloc(names, alloc * sizeof(*names));
+		}
+		names[n++] = estrdup(de->d_name);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), cmp_str);
+	for (i = 0; i < n; i++) {
+		path = ealloc(len + strlen(names[i]) + 2);
+		sprintf(path, "%s%s%s", dir,
+		    len > 0 && dir[len - 1] == '/' ? "" : "/", names[i]);
+		/* A link that leads nowhere is no file to scan. */
+		add_path(f, path, false, depth);
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+}
+
+/*
+ * A line of the list on standard input: a path, or a line of
+ * /proc/PID/maps (its path is from the first '/'; mappings without one
+ * are skipped).
+ */
+static void add_listed(struct files *f, char *line)
+{
+	char *p = line, *dash;
+	size_t n;
+
+	line[strcspn(line, "\n")] = '\0';
+	dash = strchr(line, '-');
+	if (dash != NULL && dash > line && strspn(line, "0123456789abcdef") ==
+	    (size_t)(dash - line) && strchr(line, ' ') != NULL) {
+		if ((p = strchr(line, '/')) == NULL)
+			return;
+	}
+	n = strlen(p);
+	if (n > 10 && strcmp(p + n - 10, " (deleted)") == 0)
+		p[n - 10] = '\0';
+	if (*p == '\0')
+		return;
+	if (add_path(f, p, false, 0) < 0)
+		add_skip(f, p, strerror(errno));
+}
+
+static void collect(struct files *f, char **ops, int n)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(ops[i], "-") == 0) {
+			while (getline(&line, &cap, stdin) >= 0)
+				add_listed(f, line);
+			if (ferror(stdin))
+				die("cannot read standard input: %s",
+				    strerror(errno));
+		} else if (add_path(f, ops[i], true, 0) < 0) {
+			die("cannot open '%s': %s", ops[i], strerror(errno));
+		}
+	}
+	free(line);
+}
+
+static void *worker(void *arg)
+{
+	struct job *j = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&j->next, 1)) < j->files->n) {
+		struct perr err;
+
+		if (scan_path(j->files->path[i], &j->res[i], &err) < 0)
+			j->why[i] = estrdup(err.msg);
+	}
+	return NULL;
+}
+
+/* Scan every file with JOBS threads. */
+static void run_jobs(struct job *j, int jobs)
+{
+	pthread_t tid[MAX_JOBS];
+	int i, started = 0, rc;
+
+	for (i = 1; i < jobs; i++) {
+		if ((rc = pthread_create(&tid[i], NULL, worker, j)) != 0) {
+			warning("cannot start a thread: %s; going on with %d",
+			    strerror(rc), i);
+			break;
+		}
+		started++;
+	}
+	worker(j);
+	for (i = 1; i <= started; i++)
+		pthread_join(tid[i], NULL);
+}
+
+/*
+ * Files a directory or a list holds in numbers and that are no programs:
+ * they are counted, not listed.
+ */
+static bool quiet(const struct scan_file *r)
+{
+	return r->skip == SKIP_NOT_ELF || r->skip == SKIP_NOT_LINKED;
+}
+
+/* The uses shown: with --blind, the blind and required ones. */
+static bool shown(const struct scan_use *u, bool blind_only)
+{
+	return !blind_only || u->cls != CLASS_GUARDED;
+}
+
+static const char *use_name(const struct scan_use *u)
+{
+	return u->feat >= 0 ? hm_features[u->feat].name :
+	    ZydisISASetGetString(u->isa_set);
+}
+
+static void mnemonics(const struct scan_use *u, char *buf, size_t len)
+{
+	int k;
+
+	buf[0] = '\0';
+	for (k = 0; k < u->nmn; k++) {
+		if (k > 0)
+			strncat(buf, ",", len - strlen(buf) - 1);
+		strncat(buf, ZydisMnemonicGetString(u->mn[k]),
+		    len - strlen(buf) - 1);
+	}
+}
+
+static void func_label(const struct scan_use *u, char *buf, size_t len)
+{
+	if (u->func != NULL)
+		snprintf(buf, len, "%s", u->func);
+	else
+		snprintf(buf, len, "0x%llx", (unsigned long long)u->func_addr);
+}
+
+static void write_names(const struct job *j, size_t n, bool blind_only)
+{
+	struct fset fs = { { 0 } };
+	size_t i, k;
+	int f;
+
+	for (i = 0; i < n; i++)
+		for (k = 0; k < j->res[i].nuses; k++)
+			if (j->res[i].uses[k].feat >= 0 &&
+			    shown(&j->res[i].uses[k], blind_only))
+				fs_set(&fs, j->res[i].uses[k].feat);
+	for (f = 0; f < HM_NR_FEATURES; f++)
+		if (fs_has(&fs, f))
+			printf("%s\n", hm_features[f].name);
+}
+
+static void write_table(const struct job *j, size_t n, bool blind_only)
+{
+	size_t i, k;
+
+	printf("%-8s %-20s %7s  %-15s %-24s %s\n", "class", "feature", "count",
+	    "signal", "by", "file: function (mnemonics)");
+	for (i = 0; i < n; i++)
+		for (k = 0; k < j->res[i].nuses; k++) {
+			const struct scan_use *u = &j->res[i].uses[k];
+			char mn[128], fn[256];
+
+			if (!shown(u, blind_only))
+				continue;
+			mnemonics(u, mn, sizeof(mn));
+			func_label(u, fn, sizeof(fn));
+			printf("%-8s %-20s %7lu  %-15s %-24s %s: %s (%s)\n",
+			    scan_class_name(u->cls), use_name(u), u->count,
+			    scan_signal_name(u->sig), u->by ? u->by : "-",
+			    j->res[i].path, fn, mn);
+		}
+}
+
+static json_t *use_json(const struct scan_use *u)
+{
+	json_t *mns = json_array(), *o;
+	int k;
+
+	for (k = 0; k < u->nmn; k++)
+		json_array_append_new(mns,
+		    json_string(ZydisMnemonicGetString(u->mn[k])));
+	o = json_pack("{s:s?, s:s, s:s, s:s, s:s?, s:s?, s:I, s:I, s:I, s:o}",
+	    "feature", u->feat >= 0 ? hm_features[u->feat].name : NULL,
+	    "isa_set", ZydisISASetGetString(u->isa_set),
+	    "class", scan_class_name(u->cls),
+	    "signal", scan_signal_name(u->sig),
+	    "by", u->by,
+	    "function", u->func,
+	    "function_address", (json_int_t)u->func_addr,
+	    "first", (json_int_t)u->first,
+	    "count", (json_int_t)u->count,
+	    "mnemonics", mns);
+	if (o == NULL)
+		die("out of memory");
+	return o;
+}
+
+static json_t *file_json(const struct scan_file *r, bool blind_only)
+{
+	json_t *uses = json_array(), *o;
+	size_t k;
+
+	for (k = 0; k < r->nuses; k++)
+		if (shown(&r->uses[k], blind_only))
+			json_array_append_new(uses, use_json(&r->uses[k]));
+	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s?, s:s?, s:b, s:I, s:I, "
+	    "s:I, s:o}",
+	    "path", r->path,
+	    "kind", r->kind,
+	    "code_bytes", (json_int_t)r->code_bytes,
+	    "instructions", (json_int_t)r->insns,
+	    "undecodable", (json_int_t)r->undecodable,
+	    "isa_needed", r->isa_needed ? isa_level_name(r->isa_needed) : NULL,
+	    "hwcaps", r->hwcaps ? isa_level_name(r->hwcaps) : NULL,
+	    "glibc", r->glibc,
+	    "functions", (json_int_t)r->nfuncs,
+	    "ifunc_resolvers", (json_int_t)r->resolvers,
+	    "cpu_checks", (json_int_t)r->checks,
+	    "uses", uses);
+	if (o == NULL)
+		die("out of memory");
+	return o;
+}
+
+/*
+ * The policy: the features used blind or required anywhere, with their
+ * prerequisites; the evidence says, per feature, its class and the files,
+ * or which feature brought it in.
+ */
+static json_t *policy_json(const struct job *j, size_t n, json_t **ev_r)
+{
+	struct fset direct = { { 0 } }, blind = { { 0 } }, all, one;
+	json_t *feats = json_array(), *ev = json_object(), *files[HM_NR_FEATURES];
+	size_t i, k;
+	int f, d, via, best;
+
+	memset(files, 0, sizeof(files));
+	for (i = 0; i < n; i++)
+		for (k = 0; k < j->res[i].nuses; k++) {
+			const struct scan_use *u = &j->res[i].uses[k];
+			json_t *a;
+			size_t m;
+
+			if (u->feat < 0 || u->cls == CLASS_GUARDED)
+				continue;
+			fs_set(&direct, u->feat);
+			if (u->cls == CLASS_BLIND)
+				fs_set(&blind, u->feat);
+			if (files[u->feat] == NULL)
+				files[u->feat] = json_array();
+			a = files[u->feat];
+			m = json_array_size(a);
+			if (m == 0 || strcmp(json_string_value(json_array_get(a,
+			    m - 1)), j->res[i].path) != 0)
+				json_array_append_new(a, json_string(j->res[i].path));
+		}
+	all = direct;
+	fs_close_needed(&all);
+	for (f = 0; f < HM_NR_FEATURES; f++) {
+		if (!fs_has(&all, f))
+			continue;
+		json_array_append_new(feats, json_string(hm_features[f].name));
+		if (fs_has(&direct, f)) {
+			json_object_set_new(ev, hm_features[f].name,
+			    json_pack("{s:s, s:o}", "class", fs_has(&blind, f) ?
+			    "blind" : "required", "files", files[f]));
+			continue;
+		}
+		/* The nearest: the used feature with the fewest prerequisites. */
+		for (d = 0, via = f, best = HM_NR_FEATURES + 1; d < HM_NR_FEATURES;
+		    d++) {
+			if (!fs_has(&direct, d))
+				continue;
+			memset(&one, 0, sizeof(one));
+			fs_set(&one, d);
+			fs_close_needed(&one);
+			if (fs_has(&one, f) && fs_count(&one) < best) {
+				best = fs_count(&one);
+				via = d;
+			}
+		}
+		json_object_set_new(ev, hm_features[f].name, json_pack("{s:s}",
+		    "via", hm_features[via].name));
+	}
+	*ev_r = ev;
+	return feats;
+}
+
+static void write_json(const struct job *j, const struct files *fl,
+		       bool blind_only)
+{
+	json_t *ev, *feats, *files = json_array(), *skipped = json_array();
+	uint64_t bytes = 0, insns = 0;
+	size_t i, scanned = 0;
+
+	feats = policy_json(j, fl->n, &ev);
+	for (i = 0; i < fl->n; i++) {
+		if (j->why[i] != NULL)
+			continue;
+		scanned++;
+		bytes += j->res[i].code_bytes;
+		insns += j->res[i].insns;
+		json_array_append_new(files, file_json(&j->res[i], blind_only));
+	}
+	for (i = 0; i < fl->nskip; i++)
+		json_array_append_new(skipped, json_pack("{s:s, s:s}", "path",
+		    fl->skip_path[i], "reason", fl->skip_why[i]));
+	for (i = 0; i < fl->n; i++)
+		if (j->why[i] != NULL && (fl->named[i] || !quiet(&j->res[i])))
+			json_array_append_new(skipped, json_pack("{s:s, s:s}",
+			    "path", fl->path[i], "reason", j->why[i]));
+	json_out(json_pack("{s:s, s:{s:s}, s:o, s:o, s:b, s:o, s:o, s:{s:I, "
+	    "s:I, s:I, s:I, s:I}}",
+	    "format", "hetmig-policy/1",
+	    "source", "kind", "featscan",
+	    "features", feats,
+	    "evidence", ev,
+	    "blind_only", blind_only,
+	    "files", files,
+	    "skipped", skipped,
+	    "totals", "files", (json_int_t)scanned,
+	    "not_elf", (json_int_t)fl->not_elf,
+	    "not_linked", (json_int_t)fl->not_linked,
+	    "code_bytes", (json_int_t)bytes,
+	    "instructions", (json_int_t)insns));
+}
+
+static void files_release(struct files *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		free(f->path[i]);
+	for (i = 0; i < f->nskip; i++) {
+		free(f->skip_path[i]);
+		free(f->skip_why[i]);
+	}
+	free(f->path);
+	free(f->named);
+	free(f->seen);
+	free(f->skip_path);
+	free(f->skip_why);
+}
+
+/*
+ * cmd_scan: scan the files and directories OPS (N of them) with JOBS
+ * threads and write what they use.  Exit status 0; dies (2) on an
+ * operand that does not exist.
+ */
+static int cmd_scan(char **ops, int n, enum output out, int jobs,
+		    bool blind_only)
+{
+	struct files fl;
+	struct job j;
+	size_t i;
+
+	memset(&fl, 0, sizeof(fl));
+	collect(&fl, ops, n);
+	j.files = &fl;
+	j.res = ealloc((fl.n ? fl.n : 1) * sizeof(*j.res));
+	j.why = ealloc((fl.n ? fl.n : 1) * sizeof(*j.why));
+	atomic_init(&j.next, 0);
+	run_jobs(&j, jobs);
+	for (i = 0; i < fl.n; i++) {
+		if (j.why[i] == NULL)
+			continue;
+		fl.not_elf += j.res[i].skip == SKIP_NOT_ELF;
+		fl.not_linked += j.res[i].skip == SKIP_NOT_LINKED;
+		if (fl.named[i])
+			warning("%s: skipped", j.why[i]);
+	}
+	if (out == OUT_JSON)
+		write_json(&j, &fl, blind_only);
+	else if (out == OUT_TABLE)
+		write_table(&j, fl.n, blind_only);
+	else
+		write_names(&j, fl.n, blind_only);
+	for (i = 0; i < fl.n; i++) {
+		scan_file_release(&j.res[i]);
+		free(j.why[i]);
+	}
+	free(j.res);
+	free(j.why);
+	files_release(&fl);
+	return 0;
+}
+
 static enum output parse_output(const char *s)
 {
 	static const struct {
@@ -408,21 +951,37 @@ int main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "at", required_argument, NULL, 'A' },
+		{ "blind", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "trap", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum output out = OUT_DEFAULT;
 	const char *at = NULL;
-	bool trap = false;
-	int c, rc;
+	bool trap = false, blind = false;
+	int c, rc, jobs = 1;
+	char *end;
+	long v;
 
 	progname = "featscan";
-	while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hj:o:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'A':
 			at = optarg;
+			break;
+		case 'B':
+			blind = true;
+			break;
+		case 'j':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *optarg == '\0' || *end != '\0' || v < 1 ||
+			    v > MAX_JOBS)
+				die("bad number of jobs '%s': expected 1 to %d",
+				    optarg, MAX_JOBS);
+			jobs = (int)v;
 			break;
 		case 'o':
 			out = parse_output(optarg);
@@ -434,13 +993,16 @@ int main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (out == OUT_NAMES || out == OUT_TABLE)
+	if ((at != NULL || trap) && (out == OUT_NAMES || out == OUT_TABLE))
 		die("--at and --trap write lines or json, not %s",
 		    out == OUT_NAMES ? "names" : "a table");
 	if (at != NULL && !trap && optind == argc)
 		rc = cmd_at(at, out);
 	else if (trap && at == NULL && optind < argc)
 		rc = cmd_trap(argv + optind, argc - optind, out);
+	else if (at == NULL && !trap && optind < argc)
+		rc = cmd_scan(argv + optind, argc - optind,
+		    out == OUT_DEFAULT ? OUT_NAMES : out, jobs, blind);
 	else
 		usage();
 	fshut(stdout, "<stdout>");
