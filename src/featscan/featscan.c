@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -68,12 +69,23 @@ struct files {
 	size_t not_elf, not_linked;	/* skipped quietly, when not named */
 };
 
-/* What one scan found, per file (index as in struct files). */
+/*
+ * The scan of the files, shared by the threads.  Results are handed on in
+ * the order of the files as soon as they are complete (flush): names and
+ * tables are then written and the results let go, so that their memory
+ * does not grow with the number of files; JSON keeps them to the end.
+ */
 struct job {
-	const struct files *files;
+	struct files *files;
 	struct scan_file *res;
 	char **why;		/* owned: why file i was not scanned, or NULL */
-	atomic_size_t next;
+	bool *done;
+	atomic_size_t next;	/* the next file to scan */
+	pthread_mutex_t lock;	/* over done, next_out and the output */
+	size_t next_out;	/* the next file to hand on */
+	enum output out;
+	bool blind_only, keep;
+	struct fset names;	/* -o names: the features seen so far */
 };
 
 static void usage(void)
@@ -603,6 +615,8 @@ static void collect(struct files *f, char **ops, int n)
 	free(line);
 }
 
+static void flush(struct job *j);
+
 static void *worker(void *arg)
 {
 	struct job *j = arg;
@@ -613,6 +627,10 @@ static void *worker(void *arg)
 
 		if (scan_path(j->files->path[i], &j->res[i], &err) < 0)
 			j->why[i] = estrdup(err.msg);
+		pthread_mutex_lock(&j->lock);
+		j->done[i] = true;
+		flush(j);
+		pthread_mutex_unlock(&j->lock);
 	}
 	return NULL;
 }
@@ -678,42 +696,69 @@ static void func_label(const struct scan_use *u, char *buf, size_t len)
 		snprintf(buf, len, "0x%llx", (unsigned long long)u->func_addr);
 }
 
-static void write_names(const struct job *j, size_t n, bool blind_only)
+static void table_header(void)
 {
-	struct fset fs = { { 0 } };
-	size_t i, k;
-	int f;
-
-	for (i = 0; i < n; i++)
-		for (k = 0; k < j->res[i].nuses; k++)
-			if (j->res[i].uses[k].feat >= 0 &&
-			    shown(&j->res[i].uses[k], blind_only))
-				fs_set(&fs, j->res[i].uses[k].feat);
-	for (f = 0; f < HM_NR_FEATURES; f++)
-		if (fs_has(&fs, f))
-			printf("%s\n", hm_features[f].name);
-}
-
-static void write_table(const struct job *j, size_t n, bool blind_only)
-{
-	size_t i, k;
-
 	printf("%-8s %-20s %7s  %-15s %-24s %s\n", "class", "feature", "count",
 	    "signal", "by", "file: function (mnemonics)");
-	for (i = 0; i < n; i++)
-		for (k = 0; k < j->res[i].nuses; k++) {
-			const struct scan_use *u = &j->res[i].uses[k];
-			char mn[128], fn[256];
+}
 
-			if (!shown(u, blind_only))
-				continue;
-			mnemonics(u, mn, sizeof(mn));
-			func_label(u, fn, sizeof(fn));
-			printf("%-8s %-20s %7lu  %-15s %-24s %s: %s (%s)\n",
-			    scan_class_name(u->cls), use_name(u), u->count,
-			    scan_signal_name(u->sig), u->by ? u->by : "-",
-			    j->res[i].path, fn, mn);
+static void table_rows(const struct scan_file *r, bool blind_only)
+{
+	size_t k;
+
+	for (k = 0; k < r->nuses; k++) {
+		const struct scan_use *u = &r->uses[k];
+		char mn[128], fn[256];
+
+		if (!shown(u, blind_only))
+			continue;
+		mnemonics(u, mn, sizeof(mn));
+		func_label(u, fn, sizeof(fn));
+		printf("%-8s %-20s %7lu  %-15s %-24s %s: %s (%s)\n",
+		    scan_class_name(u->cls), use_name(u), u->count,
+		    scan_signal_name(u->sig), u->by ? u->by : "-", r->path, fn,
+		    mn);
+	}
+}
+
+static void add_names(struct fset *fs, const struct scan_file *r,
+		      bool blind_only)
+{
+	size_t k;
+
+	for (k = 0; k < r->nuses; k++)
+		if (r->uses[k].feat >= 0 && shown(&r->uses[k], blind_only))
+			fs_set(fs, r->uses[k].feat);
+}
+
+/*
+ * flush: hand on the complete results that come next in the files'
+ * order (the caller holds j->lock): count what was skipped, warn about
+ * named files, and write and free the results unless JSON keeps them.
+ */
+static void flush(struct job *j)
+{
+	struct files *f = j->files;
+
+	for (; j->next_out < f->n && j->done[j->next_out]; j->next_out++) {
+		size_t i = j->next_out;
+
+		if (j->why[i] != NULL) {
+			f->not_elf += j->res[i].skip == SKIP_NOT_ELF;
+			f->not_linked += j->res[i].skip == SKIP_NOT_LINKED;
+			if (f->named[i])
+				warning("%s: skipped", j->why[i]);
+		} else if (j->out == OUT_TABLE) {
+			table_rows(&j->res[i], j->blind_only);
+		} else if (j->out == OUT_NAMES) {
+			add_names(&j->names, &j->res[i], j->blind_only);
 		}
+		if (!j->keep) {
+			scan_file_release(&j->res[i]);
+			free(j->why[i]);
+			j->why[i] = NULL;
+		}
+	}
 }
 
 static json_t *use_json(const struct scan_use *u)
@@ -898,34 +943,36 @@ static int cmd_scan(char **ops, int n, enum output out, int jobs,
 	struct files fl;
 	struct job j;
 	size_t i;
+	int f;
 
 	memset(&fl, 0, sizeof(fl));
+	memset(&j, 0, sizeof(j));
 	collect(&fl, ops, n);
 	j.files = &fl;
 	j.res = ealloc((fl.n ? fl.n : 1) * sizeof(*j.res));
 	j.why = ealloc((fl.n ? fl.n : 1) * sizeof(*j.why));
+	j.done = ealloc((fl.n ? fl.n : 1) * sizeof(*j.done));
+	j.out = out;
+	j.blind_only = blind_only;
+	j.keep = out == OUT_JSON;
 	atomic_init(&j.next, 0);
+	pthread_mutex_init(&j.lock, NULL);
+	if (out == OUT_TABLE)
+		table_header();
 	run_jobs(&j, jobs);
-	for (i = 0; i < fl.n; i++) {
-		if (j.why[i] == NULL)
-			continue;
-		fl.not_elf += j.res[i].skip == SKIP_NOT_ELF;
-		fl.not_linked += j.res[i].skip == SKIP_NOT_LINKED;
-		if (fl.named[i])
-			warning("%s: skipped", j.why[i]);
-	}
+	pthread_mutex_destroy(&j.lock);
 	if (out == OUT_JSON)
 		write_json(&j, &fl, blind_only);
-	else if (out == OUT_TABLE)
-		write_table(&j, fl.n, blind_only);
-	else
-		write_names(&j, fl.n, blind_only);
-	for (i = 0; i < fl.n; i++) {
+	for (f = 0; out == OUT_NAMES && f < HM_NR_FEATURES; f++)
+		if (fs_has(&j.names, f))
+			printf("%s\n", hm_features[f].name);
+	for (i = 0; j.keep && i < fl.n; i++) {
 		scan_file_release(&j.res[i]);
 		free(j.why[i]);
 	}
 	free(j.res);
 	free(j.why);
+	free(j.done);
 	files_release(&fl);
 	return 0;
 }
@@ -966,6 +1013,14 @@ int main(int argc, char *argv[])
 	long v;
 
 	progname = "featscan";
+	/*
+	 * What a file's scan records lives in arrays of megabytes that are
+	 * freed when the file is done.  glibc raises its mmap threshold when
+	 * such a block is freed, and the next ones then stay on the heap
+	 * after use: a fixed threshold gives them back, so that memory
+	 * follows the largest file, not the files seen.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	while ((c = getopt_long(argc, argv, "hj:o:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'A':
