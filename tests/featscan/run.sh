@@ -54,6 +54,9 @@ build_fixtures() {
 	EOF
 }
 
+# The awk programs below read their input to the end instead of leaving
+# at the first match: a writer killed by SIGPIPE would fail the pipeline.
+
 # first_insn FILE FUNC MNEMONIC: the address (hex, no 0x) of FUNC's first
 # MNEMONIC, as objdump disassembles it.
 first_insn() {
@@ -61,20 +64,20 @@ first_insn() {
 		awk -v f="<$2>:" -v m="$3" '
 			$2 == f { inside = 1; next }
 			/^$/ { inside = 0 }
-			inside && $2 == m { sub(":", "", $1); print $1; exit }'
+			inside && $2 == m && !found { sub(":", "", $1); print $1; found = 1 }'
 }
 
 # sym_addr FILE NAME: NAME's address (hex) in FILE's symbol tables.
 sym_addr() {
-	nm -D --defined-only "$1" 2>/dev/null | awk -v n="$2" '$3 == n { print $1; exit }' |
-		grep . || nm "$1" | awk -v n="$2" '$3 == n { print $1; exit }'
+	{ nm -D --defined-only "$1" 2>/dev/null || true; nm "$1" 2>/dev/null || true; } |
+		awk -v n="$2" '$3 == n && !found { print $1; found = 1 }'
 }
 
 # exec_load FILE: "OFFSET VADDR MEMSZ" (decimal) of FILE's executable
 # PT_LOAD, from readelf.
 exec_load() {
 	local -a f
-	read -r -a f < <(readelf -lW "$1" | awk '$1 == "LOAD" && / R E / { print; exit }')
+	read -r -a f < <(readelf -lW "$1" | awk '$1 == "LOAD" && / R E / && !found { print; found = 1 }')
 	printf '%d %d %d\n' "${f[1]}" "${f[2]}" "${f[5]}"
 }
 
