@@ -28,8 +28,18 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALLCFLAGS  = $(STD) -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) $(SANFLAGS) \
-             -Isrc/lib -I$(BUILD)/gen $(PKG_CFLAGS)
+             -Isrc/lib -I$(BUILD)/gen $(PKG_CFLAGS) $(SCAN_CFLAGS)
 LDLIBS     = $(PKG_LIBS)
+# The instruction decoding (featscan, and the unit tests of it) links
+# Zydis, which Debian ships without a .pc file, and libelf; only those
+# binaries get them, so that the others do not depend on either.
+# featscan links nothing of Xen: it may run inside a guest, on the
+# workload's own files.
+SCAN_CFLAGS = $(shell pkg-config --cflags libelf 2>/dev/null)
+SCAN_LIBS  = $(shell pkg-config --libs libelf jansson 2>/dev/null) \
+             -lZydis -pthread
+SCAN_TESTS = $(BUILD)/tests/test-isa $(BUILD)/tests/test-trap \
+             $(BUILD)/tests/test-scan
 # ISO C11 everywhere, except where Xen's public headers are included: they
 # use anonymous unions and refuse to compile without GNU extensions.
 STD        = -std=c11
@@ -46,6 +56,8 @@ MANS      := $(wildcard man/*.[178])
 SCRIPTS   := $(wildcard scripts/*.sh) migrate-prep.sh
 
 $(XEN_USERS): private STD = -std=gnu11
+$(SCAN_TESTS): private LDLIBS = $(PKG_LIBS) $(SCAN_LIBS)
+$(BUILD)/bin/featscan: private LDLIBS = $(SCAN_LIBS)
 
 all: $(addprefix $(BUILD)/bin/,$(BINS))
 

@@ -1,5 +1,5 @@
-# bash completion for hetmig: featdump, featcmp, featmin, xlcfg and
-# migrate-prep (also as migrate-prep.sh, run from the source tree).
+# bash completion for hetmig: featdump, featcmp, featmin, featscan, xlcfg
+# and migrate-prep (also as migrate-prep.sh, run from the source tree).
 # shellcheck shell=bash
 #
 # Installed as share/bash-completion/completions/hetmig with a link per
@@ -194,8 +194,23 @@ _hetmig_migrate_prep() {
 	esac
 }
 
+_hetmig_featscan() {
+	local cur=${COMP_WORDS[COMP_CWORD]}
+	local prev=${COMP_WORDS[COMP_CWORD - 1]}
+	COMPREPLY=()
+	case $prev in
+	-o | --output) _hetmig_reply names table json; return ;;
+	-j | --jobs) return ;;
+	esac
+	case $cur in
+	-*) _hetmig_reply -h -j -o --at --blind --jobs --output --trap ;;
+	*) _hetmig_files ;;
+	esac
+}
+
 complete -F _hetmig_featdump featdump
 complete -F _hetmig_featcmp featcmp
 complete -F _hetmig_featmin featmin
+complete -F _hetmig_featscan featscan
 complete -F _hetmig_xlcfg xlcfg
 complete -F _hetmig_migrate_prep migrate-prep migrate-prep.sh ./migrate-prep.sh

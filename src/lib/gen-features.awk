@@ -220,4 +220,11 @@ END {
 	print "};"
 	# The sizes go to a second file so that the header can use them.
 	printf "#define HM_NR_WORDS %d\n#define HM_NR_FEATURES %d\n#define HM_NR_DEPS %d\n#define HM_NR_GATES %d\n", nwords, nfeat, ndeps, ngates > SIZES
+	# And each feature's index under a C name (sse4-2 is HM_F_SSE4_2),
+	# so that a table naming a feature this Xen lacks fails to compile.
+	for (i = 1; i <= nfeat; i++) {
+		cn = toupper(fname[i])
+		gsub(/-/, "_", cn)
+		printf "#define HM_F_%s %d\n", cn, i - 1 > SIZES
+	}
 }

@@ -137,8 +137,8 @@ void policy_identify(struct policy *p)
 
 	p->vendor[0] = '\0';
 	/*
-	 * No vendor at all (a leaf 0 made up to hold a maximum leaf, as for
-	 * a policy of features alone) is unknown, not twelve '?'.
+	 * A policy made of features alone (featmin's, featscan's) has a leaf
+	 * 0 with no vendor in it: zero bytes say no vendor, not "????".
 	 */
 	if (l0 != NULL && (l0->b | l0->c | l0->d) != 0) {
 		memcpy(p->vendor, &l0->b, 4);

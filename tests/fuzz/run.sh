@@ -12,7 +12,7 @@ top=$(cd "$here/../.." && pwd)
 build=${1:-$top/build}
 out=$build/fuzz
 seconds=${FUZZ_SECONDS:-60}
-pkgs=(xentoollog xencontrol xenguest xenstore xenlight xlutil jansson)
+pkgs=(xentoollog xencontrol xenguest xenstore xenlight xlutil jansson libelf)
 passed=0
 failed=0
 
@@ -26,6 +26,28 @@ lib_sources() {
 	printf '%s\n' "$build/gen/feat-gen.c"
 }
 
+# elf_seeds DIR: small ELF files built here (a program, a library, a
+# static one without libc), under libFuzzer's default input size.
+elf_seeds() {
+	local dir=$1/elf-seeds
+	mkdir -p "$dir"
+	printf 'int main(void) { return 0; }\n' |
+		gcc -Os -s -x c -o "$dir/prog" - 2>/dev/null || true
+	printf 'int f(int x) { return __builtin_popcount(x); }\n' |
+		gcc -Os -s -mpopcnt -fPIC -shared -x c -o "$dir/lib.so" - 2>/dev/null || true
+	printf 'void _start(void) { for (;;) __asm__("pdep %%eax, %%ebx, %%ecx"); }\n' |
+		gcc -Os -nostdlib -static -x c -o "$dir/static" - 2>/dev/null || true
+	find "$dir" -type f -size -64k
+}
+
+# trap_seeds DIR: the featscan suite's console lines, one file each.
+trap_seeds() {
+	local dir=$1/trap-seeds
+	mkdir -p "$dir"
+	split -l 1 "$top/tests/featscan/console.txt" "$dir/line-"
+	find "$dir" -type f
+}
+
 build_target() {
 	local src=$1
 	local bin=$2
@@ -36,7 +58,7 @@ build_target() {
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-I"$top/src/lib" -I"$build/gen" -o "$bin" "$src" "${srcs[@]}" \
-		"${pkgflags[@]}"
+		"${pkgflags[@]}" -lZydis
 }
 
 main() {
@@ -61,6 +83,8 @@ main() {
 		case $name in
 		fuzz-policy) seeds=("$top"/tests/fixtures/raw/*.txt) ;;
 		fuzz-xlconf) seeds=("$top"/tests/xlcfg/configs/*.cfg) ;;
+		fuzz-elfscan) mapfile -t seeds < <(elf_seeds "$out") ;;
+		fuzz-trap) mapfile -t seeds < <(trap_seeds "$out") ;;
 		*) seeds=() ;;
 		esac
 		if [ "${#seeds[@]}" -gt 0 ]; then

@@ -166,6 +166,10 @@ static void test_policy(void)
 	policy_apply_featureset(&q, &want);
 	policy_featureset(&q, &fs);
 	check(fs_equal(&fs, &want), "apply then read back");
+	/* ... and has no vendor (featmin's and featscan's policies). */
+	policy_identify(&q);
+	check(q.vendor[0] == '\0', "vendor of a featureset alone: '%s'",
+	    q.vendor);
 
 	/* Leaf 7 beyond leaf 0's maximum is not there. */
 	policy_set_leaf(&p, 0, 0, 6, 0, 0, 0);
