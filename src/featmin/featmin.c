@@ -646,8 +646,13 @@ static void add_items(char **extra, struct fset *hidden, const char *list)
 	free(copy);
 }
 
+/*
+ * evidence: why each feature of the answer is in it: kept fixed (with
+ * "scan" when --scan found a program using it blind), or the trials that
+ * showed it needed.  The caller owns the object returned.
+ */
 static json_t *evidence(const struct run *run, const struct fset *fixed,
-			const struct fset *needed)
+			const struct fset *scanned, const struct fset *needed)
 {
 	json_t *ev = json_object(), *o;
 	int f;
@@ -655,7 +660,9 @@ static json_t *evidence(const struct run *run, const struct fset *fixed,
 	for (f = 0; f < HM_NR_FEATURES; f++) {
 		const struct evidence *e = &run->s.ev[f];
 
-		if (fs_has(fixed, f)) {
+		if (fs_has(scanned, f)) {
+			o = json_pack("{s:b, s:b}", "fixed", 1, "scan", 1);
+		} else if (fs_has(fixed, f)) {
 			o = json_pack("{s:b}", "fixed", 1);
 		} else if (fs_has(needed, f)) {
 			o = json_object();
@@ -746,7 +753,8 @@ static int write_output(const struct run *run, enum output out,
 	if (root != NULL)
 		json_object_update_new(root, json_pack("{s:o, s:o, s:s, s:b, s:o}",
 		    "features", feats, "evidence",
-		    evidence(run, fixed, search_needed(&run->s)), "cpuid",
+		    evidence(run, fixed, &run->j.head.scan,
+		    search_needed(&run->s)), "cpuid",
 		    cpuid, "verified", verified, "trials",
 		    trials_json(&run->j)));
 	free(cpuid);
@@ -833,7 +841,8 @@ static void usage(void)
 	    "[-j journal] [-r retries]\n"
 	    "               [-t seconds] [-e item[,item...]] "
 	    "[-k feature[,feature...]]\n"
-	    "               [-o json|names|xl] [--verify] -- command "
+	    "               [-o json|names|xl] [--scan scan] [--verify] "
+	    "-- command "
 	    "[argument ...]\n");
 	exit(2);
 }
@@ -862,6 +871,7 @@ int main(int argc, char *argv[])
 		{ "output", required_argument, NULL, 'o' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "retries", required_argument, NULL, 'r' },
+		{ "scan", required_argument, NULL, 'S' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "verify", no_argument, NULL, 'V' },
@@ -878,7 +888,8 @@ int main(int argc, char *argv[])
 	struct perr err;
 	enum output out = OUT_JSON;
 	enum drive_result dr;
-	const char *ppath = NULL, *jpath = NULL, *fpath = NULL;
+	const char *ppath = NULL, *jpath = NULL, *fpath = NULL, *spath = NULL;
+	struct fset scanned = { { 0 } };
 	int c, retries = 3, id, rc = 0;
 	bool all = false, verify = false, verified = false;
 
@@ -926,6 +937,9 @@ int main(int argc, char *argv[])
 		case 'v':
 			run.verbose = true;
 			break;
+		case 'S':
+			spath = optarg;
+			break;
 		case 'V':
 			verify = true;
 			break;
@@ -949,8 +963,20 @@ int main(int argc, char *argv[])
 			add_items(&run.extra, &hidden, run.j.head.extra);
 		if (!all && fs_empty(&keep))
 			keep = run.j.head.fixed;
+		if (spath == NULL)
+			scanned = run.j.head.scan;
 	} else
 		domain_policy(run.cmd, &policy, &ident);
+	if (spath != NULL) {
+		/*
+		 * What featscan found used blind or required: a program runs it
+		 * without asking CPUID, so no masked trial can show it unneeded
+		 * (the mask does not stop the instruction).  Kept exposed.
+		 */
+		load_policy(spath, &scanned, NULL);
+	}
+	fs_and(&scanned, &scanned, &policy);
+	fs_or(&keep, &keep, &scanned);
 	if (!all)
 		search_default_fixed(&fixed);
 	fs_or(&fixed, &fixed, &keep);
@@ -974,6 +1000,7 @@ int main(int argc, char *argv[])
 	head.cand = cand;
 	head.extra = run.extra;
 	head.fails = fails;
+	head.scan = scanned;
 	if (journal_start(&run.j, &head, &err) < 0)
 		die("%s", err.msg);
 	if (run.j.nr_recs > 0)

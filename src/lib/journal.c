@@ -95,6 +95,11 @@ static int parse_head(json_t *o, struct journal_head *h)
 	if (json_object_get(o, "fails") != NULL &&
 	    head_field(o, "fails", &h->fails) < 0)
 		return -1;
+	/* "scan" came with featmin --scan; the same. */
+	memset(&h->scan, 0, sizeof(h->scan));
+	if (json_object_get(o, "scan") != NULL &&
+	    head_field(o, "scan", &h->scan) < 0)
+		return -1;
 	extra = json_object_get(o, "extra");
 	if (json_is_string(extra))
 		h->extra = estrdup(json_string_value(extra));
@@ -384,7 +389,7 @@ static void sync_dir(const char *path)
 int journal_start(struct journal *j, const struct journal_head *head,
 		  struct perr *err)
 {
-	char hex[4][HM_NR_WORDS * 9 + 1];
+	char hex[5][HM_NR_WORDS * 9 + 1];
 	json_t *o;
 
 	if (j->has_head) {
@@ -417,6 +422,10 @@ int journal_start(struct journal *j, const struct journal_head *head,
 		fset_hex(&head->fails, hex[3], sizeof(hex[3]));
 		json_object_set_new(o, "fails", json_string(hex[3]));
 	}
+	if (!fs_empty(&head->scan)) {
+		fset_hex(&head->scan, hex[4], sizeof(hex[4]));
+		json_object_set_new(o, "scan", json_string(hex[4]));
+	}
 	if (put_json(j, o, err) < 0)
 		return -1;
 	if (j->fd >= 0)
@@ -426,6 +435,7 @@ int journal_start(struct journal *j, const struct journal_head *head,
 	j->head.fixed = head->fixed;
 	j->head.cand = head->cand;
 	j->head.fails = head->fails;
+	j->head.scan = head->scan;
 	j->head.extra = head->extra ? estrdup(head->extra) : NULL;
 	return 0;
 }

@@ -27,6 +27,7 @@ struct journal_head {
 	struct fset cand;	/* what the search may hide */
 	char *extra;		/* owned: items every cpuid= line carries, or NULL */
 	struct fset fails;	/* featmin -f: hiding these is known to fail */
+	struct fset scan;	/* featmin --scan: kept, programs use them blind */
 };
 
 struct metric {

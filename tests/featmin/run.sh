@@ -764,6 +764,39 @@ EOF
 	fi
 }
 
+# --scan: what featscan found used blind is kept exposed, never searched:
+# a masked trial cannot show it unneeded (the mask does not stop the
+# instruction).  The scan is featscan's policy JSON, made here by hand.
+test_scan() {
+	local rc=0
+	jq -n '{format: "hetmig-policy/1", source: {kind: "featscan"},
+		features: ["bmi2", "avx2"]}' >"$tmp/scan.json"
+	rm -f "$tmp/scan.journal"
+	NEEDS='' "$featmin" -p "$lab_a" -e rdtscp=0 -j "$tmp/scan.journal" \
+		--scan "$tmp/scan.json" -o json -- "$tmp/sim" >"$tmp/scan.out" 2>"$tmp/err" || rc=$?
+	expect "scan: exit" 0 "$rc"
+	expect_grep "scan: bmi2 kept fixed, said first" '^featmin: .* kept fixed \(.* bmi2.*\)$' "$tmp/err"
+	expect "scan: bmi2 in the answer, as the scan's" '{"fixed":true,"scan":true}' \
+		"$(jq -c '.evidence.bmi2' "$tmp/scan.out")"
+	expect "scan: avx2 too, and avx (its prerequisite) fixed" 'true true' \
+		"$(jq -r '[.evidence.avx2.scan, .evidence.avx.fixed] | map(tostring) | join(" ")' "$tmp/scan.out")"
+	expect "scan: the journal says which" 1 \
+		"$(head -n 1 "$tmp/scan.journal" | jq 'has("scan") | if . then 1 else 0 end')"
+	if grep -q 'bmi2=0' "$tmp/scan.journal"; then
+		not_ok "scan: a trial hid bmi2"
+	else
+		ok
+	fi
+	rc=0
+	NEEDS='' "$featmin" -j "$tmp/scan.journal" -o json -- "$tmp/sim" \
+		>"$tmp/scan.out2" 2>"$tmp/err" || rc=$?
+	expect "scan, resumed from the journal alone: exit" 0 "$rc"
+	expect "scan, resumed: bmi2 still the scan's" '{"fixed":true,"scan":true}' \
+		"$(jq -c '.evidence.bmi2' "$tmp/scan.out2")"
+	expect_error "scan: a missing file" "^featmin: cannot open '$tmp/none.json'" \
+		"$featmin" -p "$lab_a" --scan "$tmp/none.json" -- "$tmp/sim"
+}
+
 main() {
 	[ -x "$featmin" ] || { echo "no $featmin: run make" >&2; exit 2; }
 	write_sim
@@ -779,6 +812,7 @@ main() {
 	test_kill9_trial
 	test_usage
 	test_fails_on
+	test_scan
 	test_trial_sh
 	test_trial_sh_signal
 	test_vm_sh
