@@ -8,6 +8,8 @@ VERSION    = 0.1.0
 PREFIX    ?= /usr/local
 SYSCONFDIR ?= /etc
 BINDIR     = $(PREFIX)/bin
+SBINDIR    = $(PREFIX)/sbin
+# migrate-prep in SBINDIR links to its script here: "../lib/hetmig".
 LIBEXECDIR = $(PREFIX)/lib/hetmig
 MANDIR     = $(PREFIX)/share/man
 
@@ -48,10 +50,12 @@ $(XEN_USERS): private STD = -std=gnu11
 all: $(addprefix $(BUILD)/bin/,$(BINS))
 
 $(BUILD)/gen/feat-gen.c $(BUILD)/gen/feat-sizes.h &: \
-		src/lib/gen-features.awk src/lib/cpudeps.txt $(XEN_HEADER)
+		src/lib/gen-features.awk src/lib/cpudeps.txt \
+		src/lib/cpuenforce.txt $(XEN_HEADER)
 	@mkdir -p $(BUILD)/gen
 	awk -v SIZES=$(BUILD)/gen/feat-sizes.h.tmp -f src/lib/gen-features.awk \
-		$(XEN_HEADER) src/lib/cpudeps.txt > $(BUILD)/gen/feat-gen.c.tmp
+		$(XEN_HEADER) src/lib/cpudeps.txt src/lib/cpuenforce.txt \
+		> $(BUILD)/gen/feat-gen.c.tmp
 	mv $(BUILD)/gen/feat-sizes.h.tmp $(BUILD)/gen/feat-sizes.h
 	mv $(BUILD)/gen/feat-gen.c.tmp $(BUILD)/gen/feat-gen.c
 
@@ -116,13 +120,15 @@ check-deb: deb
 # --- install ----------------------------------------------------------------
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/lib \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(LIBEXECDIR)/lib \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(SYSCONFDIR)/hetmig
 	install -m 755 $(addprefix $(BUILD)/bin/,$(BINS)) $(DESTDIR)$(BINDIR)
 	install -m 644 scripts/lib/common.sh $(DESTDIR)$(LIBEXECDIR)/lib
 	for s in $(SCRIPTS); do install -m 755 $$s $(DESTDIR)$(LIBEXECDIR); done
+	ln -sf ../lib/hetmig/migrate-prep.sh $(DESTDIR)$(SBINDIR)/migrate-prep
 	install -D -m 755 scripts/workloads/pgbench \
 		$(DESTDIR)$(LIBEXECDIR)/workloads/pgbench
 	for m in $(MANS); do \
@@ -137,6 +143,7 @@ install: all
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(BINS))
+	rm -f $(DESTDIR)$(SBINDIR)/migrate-prep
 	for c in hetmig $(BINS) migrate-prep migrate-prep.sh; do \
 		rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$c; done
 	rm -rf $(DESTDIR)$(LIBEXECDIR)

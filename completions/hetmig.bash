@@ -77,12 +77,13 @@ _hetmig_featcmp() {
 	COMPREPLY=()
 	for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
 		[ "$w" != -i ] || formats="names table json raw featureset"
+		[ "$w" != -e ] || formats="human json"
 	done
 	case $prev in
 	-o) _hetmig_reply "$formats"; return ;;
 	esac
 	case $cur in
-	-*) _hetmig_reply -d -h -i -j -o -x ;;
+	-*) _hetmig_reply -d -e -h -i -j -o -x ;;
 	*) _hetmig_files ;;
 	esac
 }

@@ -7,6 +7,9 @@
  *   featcmp -x BASE... KEEP	the cpuid= value that, on a host whose policy
  *				is any BASE, shows a domain only KEEP's
  *				features
+ *   featcmp -e VALUE [P...]	what the cpuid= VALUE hides (from a domain
+ *				on a host whose policy is any P), and which of
+ *				those features a program can still use
  *
  * Some bits are not compared as features (see featcmp(1)): OS state
  * (osxsave, ospke), the hypervisor bit, and SYSCALL on Intel CPUs, which
@@ -21,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "enforce.h"
 #include "policy.h"
 #include "util.h"
 #include "xlcpuid.h"
@@ -28,7 +32,7 @@
 /* Inputs larger than this are refused rather than read into memory. */
 #define MAX_INPUT (64u << 20)
 
-enum mode { M_COMPARE, M_INTERSECT, M_DIFF, M_XL };
+enum mode { M_COMPARE, M_INTERSECT, M_DIFF, M_XL, M_ENFORCE };
 enum out { O_HUMAN, O_JSON, O_NAMES, O_TABLE, O_RAW, O_FEATURESET };
 
 /* One input: its policy and the featureset compared. */
@@ -69,7 +73,8 @@ static void usage(void)
 	    "       featcmp -i [-j | -o names|table|json|raw|featureset] "
 	    "policy ...\n"
 	    "       featcmp -d [-j | -o human|json|names] a b\n"
-	    "       featcmp -x [-j] base... keep\n");
+	    "       featcmp -x [-j] base... keep\n"
+	    "       featcmp -e [-j | -o human|json] value [policy ...]\n");
 	exit(2);
 }
 
@@ -159,7 +164,41 @@ static void dependents(int f, const struct fset *need, struct fset *r)
 	fs_and(r, r, need);
 }
 
-static json_t *jfeature(int f, const struct fset *need)
+static json_t *jnames(const struct fset *s)
+{
+	json_t *a = json_array();
+	int f;
+
+	for (f = 0; f < HM_NR_FEATURES; f++)
+		if (fs_has(s, f))
+			json_array_append_new(a, json_string(hm_features[f].name));
+	return a;
+}
+
+/*
+ * jenforcement: add to O feature F's enforcement when HIDDEN (and F) are
+ * hidden ("enforcement": "enforced" or "cpuid-only"), its class and, for a
+ * conditional one, what else must be hidden to enforce it ("with").
+ */
+static void jenforcement(json_t *o, int f, const struct fset *hidden)
+{
+	struct fset with;
+	enum enf_class c = enf_class(f, &with);
+
+	if (json_object_set_new(o, "enforcement", json_string(
+	    enf_enforced(f, hidden) ? "enforced" : "cpuid-only")) < 0 ||
+	    json_object_set_new(o, "class",
+	    json_string(enf_class_name(c))) < 0 ||
+	    json_object_set_new(o, "with", jnames(&with)) < 0)
+		die("out of memory");
+}
+
+/*
+ * jfeature: F as a JSON object: name, where, the features of NEED that
+ * need it; and, unless HIDDEN is NULL, its enforcement when HIDDEN is.
+ */
+static json_t *jfeature(int f, const struct fset *need,
+			const struct fset *hidden)
 {
 	const struct hm_word *w = &hm_words[feat_word(f)];
 	struct fset deps;
@@ -183,6 +222,8 @@ static json_t *jfeature(int f, const struct fset *need)
 	    "needed_by", by);
 	if (o == NULL)
 		die("out of memory");
+	if (hidden != NULL)
+		jenforcement(o, f, hidden);
 	return o;
 }
 
@@ -196,19 +237,14 @@ static void jdump(json_t *root)
 	json_decref(root);
 }
 
-static json_t *jnames(const struct fset *s)
-{
-	json_t *a = json_array();
-	int f;
 
-	for (f = 0; f < HM_NR_FEATURES; f++)
-		if (fs_has(s, f))
-			json_array_append_new(a, json_string(hm_features[f].name));
-	return a;
-}
-
-/* The human listing of MISSING: one feature a line, where, needed by. */
-static void print_missing(const struct fset *missing, const struct fset *need)
+/*
+ * The human listing of MISSING: one feature a line, where, needed by.
+ * Unless HIDDEN is NULL, a column after where says whether a program can
+ * still use the feature in a guest from which HIDDEN is hidden.
+ */
+static void print_missing(const struct fset *missing, const struct fset *need,
+			  const struct fset *hidden)
 {
 	struct fset deps;
 	char buf[64];
@@ -219,13 +255,23 @@ static void print_missing(const struct fset *missing, const struct fset *need)
 		if (!fs_has(missing, f))
 			continue;
 		dependents(f, need, &deps);
-		if (fs_empty(&deps)) {
+		if (hidden != NULL) {
+			printf("%-20s %-28s %*s", hm_features[f].name,
+			    where(f, buf, sizeof(buf)), fs_empty(&deps) ? 0 :
+			    -10, enf_enforced(f, hidden) ? "enforced" :
+			    "cpuid-only");
+			if (fs_empty(&deps)) {
+				putchar('\n');
+				continue;
+			}
+		} else if (fs_empty(&deps)) {
 			printf("%-20s %s\n", hm_features[f].name,
 			    where(f, buf, sizeof(buf)));
 			continue;
+		} else {
+			printf("%-20s %-28s", hm_features[f].name,
+			    where(f, buf, sizeof(buf)));
 		}
-		printf("%-20s %-28s", hm_features[f].name, where(f, buf,
-		    sizeof(buf)));
 		sep = " needed by ";
 		for (g = 0; g < HM_NR_FEATURES; g++)
 			if (fs_has(&deps, g)) {
@@ -263,7 +309,8 @@ static int compare(struct input *need, struct input *have, enum out out)
 
 		for (f = 0; f < HM_NR_FEATURES; f++)
 			if (fs_has(&missing, f))
-				json_array_append_new(m, jfeature(f, &want));
+				json_array_append_new(m,
+				    jfeature(f, &want, NULL));
 		root = json_pack("{s:b, s:{s:s, s:s}, s:{s:s, s:s}, s:b, "
 		    "s:o, s:o}",
 		    "compatible", fs_empty(&missing),
@@ -286,24 +333,99 @@ static int compare(struct input *need, struct input *have, enum out out)
 			printf("%s lacks %d of the %d features of %s:\n",
 			    have->path, fs_count(&missing), fs_count(&want),
 			    need->path);
-		print_missing(&missing, &want);
+		print_missing(&missing, &want, NULL);
 	}
 	return fs_empty(&missing) ? 0 : 1;
 }
 
-/* difference: the compared features of A that B lacks; no closure. */
+/*
+ * difference: the compared features of A that B lacks; no closure.  Each
+ * is marked with what hiding them all from a guest enforces: a program
+ * that uses a "cpuid-only" one without asking CPUID still runs where it
+ * is hidden, and fails on B.
+ */
 static int difference(struct input *a, struct input *b, enum out out)
 {
 	struct fset d;
+	json_t *arr;
+	int f;
 
 	fs_andnot(&d, &a->fs, &b->fs);
 	fs_andnot(&d, &d, &ignored);
-	if (out == O_JSON)
-		jdump(jnames(&d));
-	else if (out == O_NAMES)
+	if (out == O_JSON) {
+		arr = json_array();
+		for (f = 0; f < HM_NR_FEATURES; f++)
+			if (fs_has(&d, f))
+				json_array_append_new(arr,
+				    jfeature(f, &a->fs, &d));
+		jdump(arr);
+	} else if (out == O_NAMES) {
 		fset_write_names(&d, stdout);
-	else
-		print_missing(&d, &a->fs);
+	} else {
+		print_missing(&d, &a->fs, &d);
+	}
+	return 0;
+}
+
+/*
+ * enforcement: the features the cpuid= VALUE hides from a domain (with
+ * their dependents, as Xen hides them), only those some of the N policies
+ * IN have when N > 0, and for each whether a program can still use it.
+ */
+static int enforcement(const char *value, struct input *in, int n,
+		       enum out out)
+{
+	struct fset named, hidden, enforced, with, all = { { 0 } };
+	struct perr err;
+	json_t *arr, *o;
+	char buf[256];
+	size_t len;
+	int f, g, i;
+
+	if (xl_cpuid_parse(value, &named, &err) < 0)
+		die("%s", err.msg);
+	enf_split(&named, &enforced, &hidden);
+	for (i = 0; i < n; i++)
+		fs_or(&all, &all, &in[i].fs);
+	if (n > 0)
+		fs_and(&hidden, &hidden, &all);
+	fs_andnot(&hidden, &hidden, &ignored);
+	if (out == O_JSON) {
+		arr = json_array();
+		for (f = 0; f < HM_NR_FEATURES; f++) {
+			if (!fs_has(&hidden, f))
+				continue;
+			o = json_pack("{s:s}", "name", hm_features[f].name);
+			if (o == NULL)
+				die("out of memory");
+			jenforcement(o, f, &named);
+			json_array_append_new(arr, o);
+		}
+		jdump(json_pack("{s:s, s:o}", "cpuid", value, "hidden", arr));
+		return 0;
+	}
+	for (f = 0; f < HM_NR_FEATURES; f++) {
+		if (!fs_has(&hidden, f))
+			continue;
+		if (fs_has(&enforced, f)) {
+			printf("%-20s enforced\n", hm_features[f].name);
+			continue;
+		}
+		if (enf_class(f, &with) != ENF_CONDITIONAL) {
+			printf("%-20s cpuid-only\n", hm_features[f].name);
+			continue;
+		}
+		len = 0;
+		buf[0] = '\0';
+		for (g = 0; g < HM_NR_FEATURES && len < sizeof(buf); g++)
+			if (fs_has(&with, g))
+				len += (size_t)snprintf(buf + len,
+				    sizeof(buf) - len, "%s%s", len ? ", " : "",
+				    hm_features[g].name);
+		printf("%-20s cpuid-only (enforced if %s %s hidden too)\n",
+		    hm_features[f].name, buf, fs_count(&with) > 1 ? "are" :
+		    "is");
+	}
 	return 0;
 }
 
@@ -400,10 +522,14 @@ int main(int argc, char *argv[])
 	size_t k;
 
 	progname = "featcmp";
-	while ((c = getopt(argc, argv, "dhijo:x")) != -1) {
+	while ((c = getopt(argc, argv, "dehijo:x")) != -1) {
 		switch (c) {
 		case 'd':
 			mode = M_DIFF;
+			nmodes++;
+			break;
+		case 'e':
+			mode = M_ENFORCE;
 			nmodes++;
 			break;
 		case 'i':
@@ -431,17 +557,23 @@ int main(int argc, char *argv[])
 	}
 	n = argc - optind;
 	if (nmodes > 1 || n < 1 || (mode == M_XL && n < 2) ||
-	    (mode != M_INTERSECT && mode != M_XL && n != 2))
+	    (mode != M_INTERSECT && mode != M_XL && mode != M_ENFORCE &&
+	    n != 2))
 		usage();
 	if (mode != M_INTERSECT && out != O_HUMAN && out != O_JSON &&
 	    out != O_NAMES)
 		die("output '%s' is only for -i", outputs[out].name);
-	if (mode == M_XL && out == O_NAMES)
-		die("output 'names' is not for -x");
+	if ((mode == M_XL || mode == M_ENFORCE) && out == O_NAMES)
+		die("output 'names' is not for -%c", mode == M_XL ? 'x' : 'e');
 
 	for (k = 0; k < sizeof(ignored_names) / sizeof(ignored_names[0]); k++)
 		fs_set(&ignored, feature(ignored_names[k]));
-	in = ealloc(sizeof(*in) * (size_t)n);
+	if (mode == M_ENFORCE) {
+		/* The value comes first; the policies, if any, follow. */
+		optind++;
+		n--;
+	}
+	in = ealloc(sizeof(*in) * (size_t)(n > 0 ? n : 1));
 	for (i = 0; i < n; i++) {
 		in[i].path = argv[optind + i];
 		load(&in[i]);
@@ -458,6 +590,9 @@ int main(int argc, char *argv[])
 		break;
 	case M_XL:
 		rc = xl_line(in, n - 1, &in[n - 1], out);
+		break;
+	case M_ENFORCE:
+		rc = enforcement(argv[optind - 1], in, n, out);
 		break;
 	}
 	release(in, n);

@@ -51,6 +51,15 @@ struct run {
 	int ran;		/* trials this run started */
 };
 
+/*
+ * Whose CPU the policy searched was read from: featmin's output has no
+ * leaves to say it, and featcmp compares vendors.
+ */
+struct ident {
+	char vendor[13];	/* "" when unknown (resumed from a journal) */
+	unsigned int family, model, stepping;
+};
+
 static volatile sig_atomic_t stop_signal;
 
 static double now(void)
@@ -356,7 +365,18 @@ static bool known(void *ctx, const struct fset *hide, bool *pass_r, int *id_r)
 	return true;
 }
 
-static void load_policy(const char *path, struct fset *fs_r)
+/* ID_R gets P's vendor and signature. */
+static void keep_ident(const struct policy *p, struct ident *id_r)
+{
+	memcpy(id_r->vendor, p->vendor, sizeof(id_r->vendor));
+	id_r->family = p->family;
+	id_r->model = p->model;
+	id_r->stepping = p->stepping;
+}
+
+/* The features of the policy at PATH into FS_R, its identity into ID_R. */
+static void load_policy(const char *path, struct fset *fs_r,
+			struct ident *id_r)
 {
 	struct policy p = POLICY_INIT;
 	struct perr err;
@@ -375,6 +395,8 @@ static void load_policy(const char *path, struct fset *fs_r)
 	}
 	policy_featureset(&p, fs_r);
 	fs_known(fs_r);
+	if (id_r != NULL)
+		keep_ident(&p, id_r);
 	policy_release(&p);
 	free(buf);
 }
@@ -412,9 +434,13 @@ static char *config_domain(const char *path)
 	if (buf == NULL)
 		die("cannot open '%s': %s", path, errno == EFBIG ?
 		    "too large" : strerror(errno));
-	if ((cfg = xlparse_text(buf, len, path, &why)) == NULL)
-		die("'%s' does not parse with libxlutil: %s", path,
-		    xlparse_complaint(why, path, line, sizeof(line)));
+	if ((cfg = xlparse_text(buf, len, path, &why)) == NULL) {
+		/* Freed first: LeakSanitizer counts what die() leaves. */
+		xlparse_complaint(why, path, line, sizeof(line));
+		free(why);
+		free(buf);
+		die("'%s' does not parse with libxlutil: %s", path, line);
+	}
 	if (xlu_cfg_get_string(cfg, "name", &v, 1) == 0 && *v != '\0')
 		name = estrdup(v);
 	xlu_cfg_destroy(cfg);
@@ -430,7 +456,8 @@ static char *config_domain(const char *path)
  * it names no disks: trial.sh -n boots it under another name while the VM
  * runs on.
  */
-static void domain_policy(char *const *cmd, struct fset *fs_r)
+static void domain_policy(char *const *cmd, struct fset *fs_r,
+			  struct ident *id_r)
 {
 	struct policy p = POLICY_INIT;
 	const char *path = trial_config(cmd);
@@ -447,6 +474,7 @@ static void domain_policy(char *const *cmd, struct fset *fs_r)
 	xen_read_domain(dom, &p);
 	policy_featureset(&p, fs_r);
 	fs_known(fs_r);
+	keep_ident(&p, id_r);
 	policy_release(&p);
 	free(dom);
 }
@@ -571,9 +599,13 @@ static json_t *trials_json(const struct journal *j)
 	return a;
 }
 
+/*
+ * write_output: the answer, as OUT asks.  In JSON it is a policy of
+ * features alone, with ID's vendor and signature when they are known.
+ */
 static int write_output(const struct run *run, enum output out,
 			const struct fset *fixed, const char *jpath,
-			bool verified)
+			const struct ident *id, bool verified)
 {
 	struct fset all, hide;
 	json_t *root, *feats;
@@ -600,11 +632,20 @@ static int write_output(const struct run *run, enum output out,
 			json_array_append_new(feats,
 			    json_string(hm_features[f].name));
 	cpuid = render_cpuid(&hide, run->extra);
-	root = json_pack("{s:s, s:{s:s, s:s?}, s:o, s:o, s:s, s:b, s:o}",
-	    "format", "hetmig-policy/1", "source", "kind", "featmin", "name",
-	    jpath, "features", feats, "evidence",
-	    evidence(run, fixed, search_needed(&run->s)), "cpuid", cpuid,
-	    "verified", verified, "trials", trials_json(&run->j));
+	root = json_pack("{s:s, s:{s:s, s:s?}}", "format", "hetmig-policy/1",
+	    "source", "kind", "featmin", "name", jpath);
+	if (root != NULL && id->vendor[0] != '\0' &&
+	    strchr(id->vendor, '?') == NULL)
+		json_object_update_new(root, json_pack("{s:s, s:I, s:I, s:I}",
+		    "vendor", id->vendor, "family", (json_int_t)id->family,
+		    "model", (json_int_t)id->model,
+		    "stepping", (json_int_t)id->stepping));
+	if (root != NULL)
+		json_object_update_new(root, json_pack("{s:o, s:o, s:s, s:b, s:o}",
+		    "features", feats, "evidence",
+		    evidence(run, fixed, search_needed(&run->s)), "cpuid",
+		    cpuid, "verified", verified, "trials",
+		    trials_json(&run->j)));
 	free(cpuid);
 	if (root == NULL)
 		die("out of memory");
@@ -729,6 +770,7 @@ int main(int argc, char *argv[])
 	struct drive_stats st = { 0 };
 	struct sigaction sa;
 	struct fset policy, fixed = { { 0 } }, keep = { { 0 } };
+	struct ident ident = { "", 0, 0, 0 };
 	struct fset hidden = { { 0 } }, cand, hide, fails = { { 0 } };
 	struct perr err;
 	enum output out = OUT_JSON;
@@ -795,7 +837,7 @@ int main(int argc, char *argv[])
 	if (jpath != NULL && journal_open(&run.j, jpath, &err) < 0)
 		die("%s", err.msg);
 	if (ppath != NULL) {
-		load_policy(ppath, &policy);
+		load_policy(ppath, &policy, &ident);
 	} else if (run.j.has_head) {
 		/* Resuming with -j alone: the journal says what the search is. */
 		policy = run.j.head.policy;
@@ -804,7 +846,7 @@ int main(int argc, char *argv[])
 		if (!all && fs_empty(&keep))
 			keep = run.j.head.fixed;
 	} else
-		domain_policy(run.cmd, &policy);
+		domain_policy(run.cmd, &policy, &ident);
 	if (!all)
 		search_default_fixed(&fixed);
 	fs_or(&fixed, &fixed, &keep);
@@ -815,7 +857,7 @@ int main(int argc, char *argv[])
 		/* Hiding what the failing guest lacks fails: one is needed. */
 		struct fset there;
 
-		load_policy(fpath, &there);
+		load_policy(fpath, &there, NULL);
 		fs_andnot(&fails, &cand, &there);
 		if (fs_empty(&fails))
 			die("'%s' has every candidate feature: a workload that "
@@ -899,7 +941,7 @@ int main(int argc, char *argv[])
 		    fs_count(&cand), fs_count(&fixed), run.ran, st.cached,
 		    st.unknown);
 		report_costs(&run);
-		if (rc == 0 && write_output(&run, out, &fixed, jpath,
+		if (rc == 0 && write_output(&run, out, &fixed, jpath, &ident,
 		    verified) < 0)
 			die("cannot write to stdout: %s", strerror(errno));
 	}

@@ -2,8 +2,9 @@
  * feat.h: the CPU feature model.
  *
  * The tables behind it are generated at build time from the installed
- * <xen/arch-x86/cpufeatureset.h> and from cpudeps.txt (see gen-features.awk),
- * so a feature's name, word and bit are always the installed Xen's.
+ * <xen/arch-x86/cpufeatureset.h>, from cpudeps.txt and from cpuenforce.txt
+ * (see gen-features.awk), so a feature's name, word and bit are always the
+ * installed Xen's.
  */
 #ifndef HETMIG_FEAT_H
 #define HETMIG_FEAT_H
@@ -36,12 +37,27 @@ struct hm_feature {
 struct hm_dep {
 	int parent;
 	int child;
+	bool stateless;	/* child does not use parent's state (cpuenforce.txt) */
+};
+
+/* The most features that guard one control bit (CR4.MCE: mce, mca). */
+#define HM_GATE_OWNERS 4
+
+/*
+ * A control bit (an XCR0 component, a CR4 or an EFER bit) that Xen refuses
+ * a guest whose policy lacks every one of `owners`, and whose refusal stops
+ * those features and their dependents (see cpuenforce.txt and enforce.h).
+ */
+struct hm_gate {
+	const char *bit;			/* "xcr0.ymm", "cr4.pke", ... */
+	int owners[HM_GATE_OWNERS + 1];		/* feature indexes, then -1 */
 };
 
 extern const char hm_deps_version[];
 extern const struct hm_word hm_words[HM_NR_WORDS];
 extern const struct hm_feature hm_features[HM_NR_FEATURES];
 extern const struct hm_dep hm_deps[HM_NR_DEPS];
+extern const struct hm_gate hm_gates[HM_NR_GATES];
 
 /* A set of features, indexed like Xen's featureset. */
 struct fset {
@@ -50,6 +66,7 @@ struct fset {
 
 _Static_assert(HM_NR_WORDS >= 19, "cpufeatureset.h has fewer words than 4.17");
 _Static_assert(HM_NR_FEATURES > 100, "too few features: generator broken?");
+_Static_assert(HM_NR_GATES >= 10, "too few control bits: generator broken?");
 
 /*
  * feat_lookup: index into hm_features of NAME, or -1.  NAME may use '_',

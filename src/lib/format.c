@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "enforce.h"
 #include "policy.h"
 #include "util.h"
 
@@ -491,6 +492,36 @@ static int json_u64(json_t *j, uint64_t max, uint64_t *v_r)
 	return -1;
 }
 
+/*
+ * json_identity: a policy of features alone has no leaves to say whose
+ * CPU it was measured on, so it may say so in "vendor", "family",
+ * "model" and "stepping" (featmin writes its -p policy's).  A vendor that
+ * is not 12 printable characters, or numbers that do not fit, leave it
+ * unknown: those fields are informative, never a reason to refuse.
+ */
+static void json_identity(struct policy *p, json_t *root)
+{
+	json_t *v = json_object_get(root, "vendor");
+	json_int_t n[3] = { 0, 0, 0 };
+	static const char *const keys[] = { "family", "model", "stepping" };
+	size_t i;
+
+	if (!json_is_string(v))
+		return;
+	for (i = 0; i < 3; i++) {
+		json_t *j = json_object_get(root, keys[i]);
+
+		if (j == NULL)
+			continue;
+		if (!json_is_integer(j) || json_integer_value(j) < 0 ||
+		    json_integer_value(j) > 0xffff)
+			return;
+		n[i] = json_integer_value(j);
+	}
+	(void)policy_set_identity(p, json_string_value(v), (unsigned int)n[0],
+	    (unsigned int)n[1], (unsigned int)n[2]);
+}
+
 static int parse_json(struct policy *p, const char *buf, size_t len,
 		      const char *name, struct perr *err)
 {
@@ -591,6 +622,7 @@ static int parse_json(struct policy *p, const char *buf, size_t len,
 			fs_set(&fs, f);
 		}
 		policy_apply_featureset(p, &fs);
+		json_identity(p, root);
 	}
 	src = json_object_get(root, "source");
 	if (json_is_object(src)) {
@@ -660,17 +692,44 @@ int policy_write_names(const struct policy *p, FILE *fp)
 	return fset_write_names(&fs, fp);
 }
 
+/*
+ * enforcement_word: feature F's enforcement class as one word for tables:
+ * "enforced", "cpuid-only", or "with-" and the features that make it
+ * enforced when hidden too ("with-avx"), into BUF.
+ */
+static const char *enforcement_word(int f, char *buf, size_t n)
+{
+	struct fset with;
+	size_t len;
+	int g;
+
+	switch (enf_class(f, &with)) {
+	case ENF_ENFORCED:
+		return "enforced";
+	case ENF_CPUID_ONLY:
+		return "cpuid-only";
+	case ENF_CONDITIONAL:
+		break;
+	}
+	len = (size_t)snprintf(buf, n, "with");
+	for (g = 0; g < HM_NR_FEATURES && len < n; g++)
+		if (fs_has(&with, g))
+			len += (size_t)snprintf(buf + len, n - len, "%c%s",
+			    len == 4 ? '-' : '+', hm_features[g].name);
+	return buf;
+}
+
 int policy_write_table(const struct policy *p, FILE *fp)
 {
 	struct fset fs;
 	int i;
 
 	policy_featureset(p, &fs);
-	fprintf(fp, "%-22s %-14s %-4s %3s  %s\n", "feature", "leaf", "reg",
-	    "bit", "attrs");
+	fprintf(fp, "%-22s %-14s %-4s %3s  %-14s %s\n", "feature", "leaf",
+	    "reg", "bit", "enforcement", "attrs");
 	for (i = 0; i < HM_NR_FEATURES; i++) {
 		const struct hm_word *hw = &hm_words[feat_word(i)];
-		char where[32];
+		char where[32], enf[64];
 
 		if (!fs_has(&fs, i))
 			continue;
@@ -683,10 +742,12 @@ int policy_write_table(const struct policy *p, FILE *fp)
 		else
 			snprintf(where, sizeof(where), "0x%08" PRIx32 ":%" PRIu32,
 			    hw->leaf, hw->subleaf);
-		fprintf(fp, "%-22s %-14s %-4s %3u  %s\n", hm_features[i].name,
-		    where, reg_name(hw->reg),
+		fprintf(fp, "%-22s %-14s %-4s %3u  %-14s %s\n",
+		    hm_features[i].name, where, reg_name(hw->reg),
 		    feat_bit(i) + (hw->src == HM_SRC_MSR &&
-		    hw->reg == HM_EDX ? 32 : 0), hm_features[i].attrs);
+		    hw->reg == HM_EDX ? 32 : 0),
+		    enforcement_word(i, enf, sizeof(enf)),
+		    hm_features[i].attrs);
 	}
 	return ferror(fp) ? -1 : 0;
 }
@@ -718,9 +779,44 @@ int policy_write_featureset(const struct policy *p, FILE *fp)
 	return ferror(fp) ? -1 : 0;
 }
 
+/*
+ * json_enforcement: {"class": {FEATURE: CLASS, ...}, "with": {FEATURE:
+ * [NAME, ...], ...}} for the features of FS: each one's enforcement class
+ * and, for a conditional one, what must be hidden with it.
+ */
+static json_t *json_enforcement(const struct fset *fs)
+{
+	json_t *cls = json_object(), *with = json_object(), *o;
+	struct fset w;
+	enum enf_class c;
+	int f, g;
+
+	if (cls == NULL || with == NULL)
+		die("out of memory");
+	for (f = 0; f < HM_NR_FEATURES; f++) {
+		if (!fs_has(fs, f))
+			continue;
+		c = enf_class(f, &w);
+		json_object_set_new(cls, hm_features[f].name,
+		    json_string(enf_class_name(c)));
+		if (c != ENF_CONDITIONAL)
+			continue;
+		o = json_array();
+		for (g = 0; g < HM_NR_FEATURES; g++)
+			if (fs_has(&w, g))
+				json_array_append_new(o,
+				    json_string(hm_features[g].name));
+		json_object_set_new(with, hm_features[f].name, o);
+	}
+	o = json_pack("{s:o, s:o}", "class", cls, "with", with);
+	if (o == NULL)
+		die("out of memory");
+	return o;
+}
+
 int policy_write_json(const struct policy *p, FILE *fp)
 {
-	json_t *root, *leaves, *msrs, *feats, *src;
+	json_t *root, *leaves, *msrs, *feats, *src, *enf;
 	struct fset fs;
 	size_t i;
 	int f, rc;
@@ -757,6 +853,7 @@ int policy_write_json(const struct policy *p, FILE *fp)
 		if (fs_has(&fs, f))
 			json_array_append_new(feats,
 			    json_string(hm_features[f].name));
+	enf = json_enforcement(&fs);
 	json_object_set_new(root, "format", json_string("hetmig-policy/1"));
 	json_object_set_new(root, "source", src);
 	json_object_set_new(root, "vendor", json_string(p->vendor));
@@ -766,6 +863,7 @@ int policy_write_json(const struct policy *p, FILE *fp)
 	json_object_set_new(root, "leaves", leaves);
 	json_object_set_new(root, "msrs", msrs);
 	json_object_set_new(root, "features", feats);
+	json_object_set_new(root, "enforcement", enf);
 	rc = json_dumpf(root, fp, JSON_INDENT(1) | JSON_PRESERVE_ORDER |
 	    JSON_COMPACT);
 	fputc('\n', fp);

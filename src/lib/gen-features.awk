@@ -1,14 +1,19 @@
 # gen-features.awk: turn Xen's public cpufeatureset.h and hetmig's
-# dependency data into C tables.
+# dependency and enforcement data into C tables.
 #
-#   awk -f gen-features.awk cpufeatureset.h cpudeps.txt > feat-gen.c
+#   awk -f gen-features.awk cpufeatureset.h cpudeps.txt cpuenforce.txt \
+#	> feat-gen.c
 #
 # From cpufeatureset.h it takes every XEN_CPUFEATURE(NAME, W*32+B) line with
 # the attribute letters that open its comment, and every word header of the
 # form "CPUID level 0xLEAF[:SUB].REG, word N" or "MSR_NAME 0xIDX.REG, word N".
 # It fails (exit 1) on a header line it does not understand, on a feature in
-# a word without a header, and on a dependency naming an unknown feature that
-# is not listed as absent from this Xen version.
+# a word without a header, and on a dependency or an enforcement line naming
+# an unknown feature that is not listed as absent from this Xen version.
+# From cpuenforce.txt it takes the control bits that enforce features
+# ("BIT: enforces FEATURE ...") and the dependencies that carry no state
+# ("not-state: PARENT CHILD"); "BIT: allows FEATURE ..." lines are checked
+# and kept out of the tables.
 
 function fail(msg) {
 	printf "gen-features.awk: %s:%d: %s\n", FILENAME, FNR, msg > "/dev/stderr"
@@ -125,7 +130,53 @@ file == 2 {
 		}
 		ndeps++
 		dp[ndeps] = byname[parent]; dc[ndeps] = byname[child]
+		depno[byname[parent], byname[child]] = ndeps
 	}
+	next
+}
+
+# cpuenforce.txt: "xen-version: V", "absent: name ...",
+# "BIT: enforces|allows feature ...", "not-state: parent child".
+file == 3 && /^[ \t]*(#|$)/ { next }
+file == 3 && /^xen-version:/ {
+	if ($2 != depsver)
+		fail("xen-version " $2 " differs from cpudeps.txt's " depsver)
+	next
+}
+file == 3 && /^absent:/ {
+	for (i = 2; i <= NF; i++)
+		eabsent[$i] = 1
+	next
+}
+file == 3 && /^not-state:/ {
+	if (NF != 3)
+		fail("expected 'not-state: parent child'")
+	if (!($2 in byname) || !($3 in byname) ||
+	    !((byname[$2], byname[$3]) in depno))
+		fail("'" $2 " " $3 "' is not a dependency of cpudeps.txt")
+	stateless[depno[byname[$2], byname[$3]]] = 1
+	next
+}
+file == 3 {
+	if ($1 !~ /^[a-z0-9]+\.[a-z0-9]+:$/ || ($2 != "enforces" && $2 != "allows") || NF < 3)
+		fail("expected 'reg.bit: enforces|allows feature ...'")
+	bit = $1
+	sub(/:$/, "", bit)
+	n = 0
+	for (i = 3; i <= NF; i++) {
+		if (!($i in byname)) {
+			if ($i in eabsent) continue
+			fail("unknown feature '" $i "'")
+		}
+		owner[ngates + 1, ++n] = byname[$i]
+	}
+	if (n > 4)
+		fail("more than 4 features guard " bit)
+	if ($2 == "allows" || n == 0)
+		next
+	ngates++
+	gbit[ngates] = bit
+	nowners[ngates] = n
 	next
 }
 
@@ -136,6 +187,8 @@ END {
 		fail("no XEN_CPUFEATURE lines found")
 	if (depsver == "")
 		fail("cpudeps.txt lacks 'xen-version:'")
+	if (ngates == 0)
+		fail("cpuenforce.txt names no control bit")
 	for (w = 0; w < nwords; w++)
 		if (!(w in wkind)) {
 			printf "gen-features.awk: word %d has no header\n", w > "/dev/stderr"
@@ -155,8 +208,16 @@ END {
 	print "};\n"
 	printf "const struct hm_dep hm_deps[HM_NR_DEPS] = {\n"
 	for (i = 1; i <= ndeps; i++)
-		printf "\t{ %d, %d },\n", dp[i], dc[i]
+		printf "\t{ %d, %d, %d },\n", dp[i], dc[i], (i in stateless)
+	print "};\n"
+	printf "const struct hm_gate hm_gates[HM_NR_GATES] = {\n"
+	for (g = 1; g <= ngates; g++) {
+		printf "\t{ \"%s\", {", gbit[g]
+		for (j = 1; j <= nowners[g]; j++)
+			printf " %d,", owner[g, j]
+		print " -1 } },"
+	}
 	print "};"
 	# The sizes go to a second file so that the header can use them.
-	printf "#define HM_NR_WORDS %d\n#define HM_NR_FEATURES %d\n#define HM_NR_DEPS %d\n", nwords, nfeat, ndeps > SIZES
+	printf "#define HM_NR_WORDS %d\n#define HM_NR_FEATURES %d\n#define HM_NR_DEPS %d\n#define HM_NR_GATES %d\n", nwords, nfeat, ndeps, ngates > SIZES
 }

@@ -136,7 +136,11 @@ void policy_identify(struct policy *p)
 	size_t i;
 
 	p->vendor[0] = '\0';
-	if (l0 != NULL) {
+	/*
+	 * No vendor at all (a leaf 0 made up to hold a maximum leaf, as for
+	 * a policy of features alone) is unknown, not twelve '?'.
+	 */
+	if (l0 != NULL && (l0->b | l0->c | l0->d) != 0) {
 		memcpy(p->vendor, &l0->b, 4);
 		memcpy(p->vendor + 4, &l0->d, 4);
 		memcpy(p->vendor + 8, &l0->c, 4);
@@ -158,6 +162,40 @@ void policy_identify(struct policy *p)
 	p->family = fam;
 	p->model = model;
 	p->stepping = l1->a & 0xf;
+}
+
+int policy_set_identity(struct policy *p, const char *vendor,
+			unsigned int family, unsigned int model,
+			unsigned int stepping)
+{
+	const struct cpuid_leaf *l;
+	uint32_t max = 1, b, c, d, sig;
+	size_t i;
+
+	if (strlen(vendor) != 12 || family > 0xf + 0xff || stepping > 0xf ||
+	    model > (family >= 6 ? 0xffu : 0xfu))
+		return -1;
+	for (i = 0; i < 12; i++)
+		if (vendor[i] < 0x21 || vendor[i] > 0x7e || vendor[i] == '?')
+			return -1;
+	/* The encoding policy_identify decodes: extended fields past 0xf. */
+	sig = stepping | (model & 0xf) << 4 | (model >> 4) << 16;
+	sig |= family > 0xf ? 0xfu << 8 | (family - 0xf) << 20 : family << 8;
+	if ((l = policy_get_leaf(p, 0, 0)) != NULL && l->a > max)
+		max = l->a;
+	memcpy(&b, vendor, 4);
+	memcpy(&d, vendor + 4, 4);
+	memcpy(&c, vendor + 8, 4);
+	if (policy_set_leaf(p, 0, 0, max, b, c, d) < 0)
+		return -1;
+	l = policy_get_leaf(p, 1, 0);
+	b = l ? l->b : 0;
+	c = l ? l->c : 0;
+	d = l ? l->d : 0;
+	if (policy_set_leaf(p, 1, 0, sig, b, c, d) < 0)
+		return -1;
+	policy_identify(p);
+	return 0;
 }
 
 /* Is LEAF within the range leaf 0 or leaf 0x80000000 declares? */

@@ -58,8 +58,24 @@ const struct cpuid_leaf *policy_get_leaf(const struct policy *p,
 int policy_set_msr(struct policy *p, uint32_t index, uint64_t val);
 bool policy_get_msr(const struct policy *p, uint32_t index, uint64_t *val_r);
 
-/* Fill vendor, family, model and stepping from leaves 0 and 1. */
+/*
+ * Fill vendor, family, model and stepping from leaves 0 and 1; a leaf 0
+ * with no vendor bytes at all leaves the vendor unknown ("").
+ */
 void policy_identify(struct policy *p);
+
+/*
+ * policy_set_identity: make P say it is a VENDOR CPU (12 printable
+ * characters, no '?') of FAMILY, MODEL and STEPPING: the vendor into leaf
+ * 0, raising its maximum leaf to 1 at least, and the signature into leaf
+ * 1's EAX as policy_identify decodes it; the other registers are kept.
+ * For a policy made of features alone (featmin's output), whose leaves
+ * cannot say it.  Returns -1 when an argument does not fit its field
+ * (then P is unchanged), or when P is full.
+ */
+int policy_set_identity(struct policy *p, const char *vendor,
+			unsigned int family, unsigned int model,
+			unsigned int stepping);
 
 /* The featureset the leaves describe (leaves beyond the maximum are absent). */
 void policy_featureset(const struct policy *p, struct fset *fs_r);

@@ -498,3 +498,142 @@ fail:
 	free(b.s);
 	return NULL;
 }
+
+/* Set or clear feature F in *HIDE as C says ('0' hides, '1' shows). */
+static void apply_bit(struct fset *hide, int f, char c)
+{
+	if (f < 0)
+		return;
+	if (c == '0')
+		fs_set(hide, f);
+	else if (c == '1')
+		fs_clear(hide, f);
+}
+
+/*
+ * parse_libxl_item: apply one libxl-form item (checked already) to *HIDE.
+ * The feature is the one libxl clears with that name: Xen's name, an
+ * alias of the table above, or a spelling feat_lookup knows, verified with
+ * try_name() so that "clflush" (the line size field) hides nothing.
+ */
+static void parse_libxl_item(const char *item, struct fset *hide)
+{
+	const char *eq = strchr(item, '=');
+	char name[32];
+	size_t i;
+	int f;
+
+	if (eq == NULL || (eq[1] != '0' && eq[1] != '1') || eq[2] != '\0' ||
+	    (size_t)(eq - item) >= sizeof(name))
+		return;
+	memcpy(name, item, (size_t)(eq - item));
+	name[eq - item] = '\0';
+	f = feat_lookup(name);
+	if (f >= 0 && try_name(f, name)) {
+		apply_bit(hide, f, eq[1]);
+		return;
+	}
+	for (i = 0; i < sizeof(libxl_aliases) / sizeof(libxl_aliases[0]); i++)
+		if (strcmp(libxl_aliases[i].libxl, name) == 0 &&
+		    (f = feat_lookup(libxl_aliases[i].xen)) >= 0 &&
+		    try_name(f, name)) {
+			apply_bit(hide, f, eq[1]);
+			return;
+		}
+}
+
+/*
+ * parse_xend_item: apply one legacy item (checked already by libxl:
+ * "LEAF[,SUBLEAF]:REG=32 characters[,REG=...]", bit 31 first) to *HIDE.
+ */
+static int parse_xend_item(const char *item, struct fset *hide,
+			   struct perr *err)
+{
+	unsigned long leaf, sub = 0;
+	const char *p = item;
+	char *end;
+	bool anysub = true;
+	int w, r, i;
+
+	leaf = strtoul(p, &end, 0);
+	if (*end == ',') {
+		sub = strtoul(end + 1, &end, 0);
+		anysub = false;
+	}
+	if (*end != ':')
+		goto bad;
+	p = end + 1;
+	while (*p != '\0') {
+		if (p[0] != 'e' || strchr("abcd", p[1]) == NULL ||
+		    p[2] != 'x' || p[3] != '=' || strlen(p + 4) < 32 ||
+		    (p[36] != '\0' && p[36] != ','))
+			goto bad;
+		r = p[1] - 'a';
+		for (w = 0; w < HM_NR_WORDS; w++) {
+			const struct hm_word *hw = &hm_words[w];
+
+			if (hw->src != HM_SRC_CPUID || hw->leaf != leaf ||
+			    (int)hw->reg != r ||
+			    (!hw->anysub && !anysub && hw->subleaf != sub) ||
+			    (!hw->anysub && anysub && hw->subleaf != 0))
+				continue;
+			for (i = 0; i < 32; i++)
+				apply_bit(hide, feat_by_value((unsigned int)w *
+				    32 + (unsigned int)(31 - i)), p[4 + i]);
+		}
+		p += p[36] == ',' ? 37 : 36;
+	}
+	return 0;
+bad:
+	perr_printf(err, "cpuid item '%.120s': not a legacy leaf item", item);
+	return -1;
+}
+
+/*
+ * parse_list: the legacy list text "[ \"item\", ... ]": each double-quoted
+ * item checked with libxl and applied.
+ */
+static int parse_list(const char *value, struct fset *hide, struct perr *err)
+{
+	const char *p = value + 1, *q;
+	char item[256];
+
+	for (;;) {
+		p += strspn(p, " \t\n,");
+		if (*p == ']' && p[1 + strspn(p + 1, " \t\n")] == '\0')
+			return 0;
+		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL ||
+		    (size_t)(q - p - 1) >= sizeof(item)) {
+			perr_printf(err, "cpuid value '%.120s': expected "
+			    "\"item\", ... ]", value);
+			return -1;
+		}
+		memcpy(item, p + 1, (size_t)(q - p - 1));
+		item[q - p - 1] = '\0';
+		if (xl_cpuid_check_list_item(item, err) < 0 ||
+		    parse_xend_item(item, hide, err) < 0)
+			return -1;
+		p = q + 1;
+	}
+}
+
+int xl_cpuid_parse(const char *value, struct fset *hide_r, struct perr *err)
+{
+	char *copy = NULL, *tok, *save = NULL;
+	int rc = -1;
+
+	memset(hide_r, 0, sizeof(*hide_r));
+	value += strspn(value, " \t\n");
+	if (value[0] == '[')
+		return parse_list(value, hide_r, err);
+	if (xl_cpuid_check_value(value, err) < 0)
+		goto out;
+	copy = estrdup(value);
+	tok = strtok_r(copy, ",", &save);	/* "host", checked */
+	while (tok != NULL && (tok = strtok_r(NULL, ",", &save)) != NULL)
+		parse_libxl_item(tok, hide_r);
+	rc = 0;
+out:
+	free(copy);
+	return rc;
+}

@@ -55,6 +55,21 @@ int xl_cpuid_check_value(const char *value, struct perr *err);
 const char *xl_cpuid_libxl_name(int f);
 
 /*
+ * xl_cpuid_parse: the features a cpuid= value hides, as xl applies it.
+ * VALUE is in the libxl form ("host,avx2=0,...") or the legacy list form
+ * as xl_cpuid_render writes it ("[ \"0x00000007,0:ebx=...\", ... ]").
+ * Every item is first checked with the installed libxl, as xl parses it.
+ * A feature item "NAME=0" hides the feature libxl clears with NAME, and
+ * "NAME=1" shows it (a later item wins, as in libxl); a '0' in a legacy
+ * register string hides the feature at that bit and a '1' shows it.
+ * Items and bits that set no feature (libxl's "clflush", the line size
+ * field; "family=...", 'x', 'k', 's') hide nothing.  Only the features
+ * named are returned: Xen hides their dependents too (fs_close_hidden).
+ * Returns 0 with *HIDE_R filled, or -1 with ERR filled.
+ */
+int xl_cpuid_parse(const char *value, struct fset *hide_r, struct perr *err);
+
+/*
  * xl_cpuid_render: the cpuid= value that hides every feature of HIDE (in
  * table order), with EXTRA's items (a comma-separated list of libxl-form
  * items, or NULL) appended, so that an explicit item wins over the mask.

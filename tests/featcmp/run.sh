@@ -2,7 +2,8 @@
 # run.sh: featcmp's tests: golden outputs, every pair of fixture policies
 # against an independent set difference (featdump names and comm) and its
 # -x line against the real libxl parser (xlcheck.c, apart from hetmig's
-# own check), the bits not compared, and errors.
+# own check), the bits not compared, -e's reading of cpuid= values, and
+# errors.
 #
 # usage: tests/featcmp/run.sh BUILD_DIR
 #   UPDATE_GOLDEN=1 rewrites the golden files instead of comparing.
@@ -73,6 +74,53 @@ goldens() {
 	golden x-lab-a-lab-b 0 -x qemu-lab-a.txt qemu-lab-b.txt
 	golden x-lab-a-lab-b.json 0 -x -j qemu-lab-a.txt qemu-lab-b.txt
 	golden x-icelake-nehalem 0 -x libvirt-ice-lake-server.txt qemu-nehalem.txt
+	golden d-lab-a-lab-b 0 -d qemu-lab-a.txt qemu-lab-b.txt
+	golden d-lab-a-lab-b.json 0 -d -j qemu-lab-a.txt qemu-lab-b.txt
+	golden e-lab-line 0 -e host,fma=0,avx2=0,bmi2=0 qemu-lab-a.txt
+	golden e-avx-bmi2.json 0 -e -j host,avx=0,bmi2=0 qemu-lab-a.txt
+}
+
+# e_lines VALUE [POLICY...]: featcmp -e's human lines, sorted.
+e_lines() {
+	"$featcmp" -e "$@" | sort
+}
+
+# -e reads a value as xl applies it: the legacy list form the same as the
+# libxl form, a later item over an earlier one, libxl's own names (clfsh
+# for clflush, whose Xen name libxl takes for the line size field).  Its
+# answers follow Xen's rules: avx2 is enforced only with avx hidden too.
+enforce_values() {
+	local a=$raw/qemu-lab-a.txt
+	local b=$raw/qemu-lab-b.txt
+	local line
+	local -a pairs=(
+		"qemu-lab-a.txt qemu-lab-b.txt"
+		"libvirt-ice-lake-server.txt qemu-nehalem.txt"
+		"qemu-epyc-milan.txt qemu-epyc-rome.txt"
+		"libvirt-ice-lake-server.txt qemu-epyc-milan.txt"
+	)
+	local pair
+	# 0x00000007,0 ebx: bit 8 (bmi2) and bit 5 (avx2), bit 31 first.
+	expect "-e: legacy form as libxl form" "$(e_lines host,avx2=0,bmi2=0 "$a")" \
+		"$(e_lines '[ "0x00000007,0:ebx=xxxxxxxxxxxxxxxxxxxxxxx0xx0xxxxx" ]' "$a")"
+	expect "-e: a later item wins" "" "$(e_lines host,avx2=0,avx2=1)"
+	expect "-e: clfsh hides clflush" "clflush              cpuid-only" \
+		"$(e_lines host,clfsh=0)"
+	expect "-e: clflush is libxl's line size field" "" "$(e_lines host,clflush=0)"
+	expect "-e: avx2 alone" "avx2                 cpuid-only (enforced if avx is hidden too)" \
+		"$("$featcmp" -e host,avx2=0 "$b" "$a" | head -n 1)"
+	expect "-e: avx2 with avx" "avx2                 enforced" \
+		"$("$featcmp" -e host,avx=0,avx2=0 "$a" | grep '^avx2 ')"
+	expect "-e: a feature no policy has is left out" "" \
+		"$("$featcmp" -e host,avx512f=0 "$a")"
+	# What -x hides is what -e reads back from its line.
+	for pair in "${pairs[@]}"; do
+		read -r a b <<<"$pair"
+		line=$("$featcmp" -x "$raw/$a" "$raw/$b")
+		expect "-e reads -x's line back ($a, $b)" \
+			"$("$featcmp" -x -j "$raw/$a" "$raw/$b" | jq -r '.hidden[]')" \
+			"$("$featcmp" -e -j "$line" "$raw/$a" | jq -r '.hidden[].name')"
+	done
 }
 
 # Every ordered pair of fixtures: the missing features are the set
@@ -212,6 +260,11 @@ errors() {
 	expect_usage "usage: two modes" -d -x "$raw/qemu-lab-a.txt" "$raw/qemu-lab-b.txt"
 	expect_usage "unknown option" -Q "$raw/qemu-lab-a.txt" "$raw/qemu-lab-b.txt"
 	expect_error "unknown output" "^featcmp: unknown output 'yaml'" "$featcmp" -o yaml "$raw/qemu-lab-a.txt" "$raw/qemu-lab-b.txt"
+	expect_error "-e: an item libxl refuses" "^featcmp: cpuid item 'nosuch=0' refused by libxl" "$featcmp" -e host,nosuch=0
+	expect_error "-e: no host word" "^featcmp: cpuid value 'avx=0': the first word must be 'host'" "$featcmp" -e avx=0
+	expect_error "-e: a broken list" "^featcmp: cpuid value " "$featcmp" -e '[ "0x00000007,0:ebx=x'
+	expect_error "-e: names" "^featcmp: output 'names' is not for -e" "$featcmp" -e -o names host
+	expect_usage "usage: -e without a value" -e
 	# The intersection reads back as a policy that both inputs contain.
 	"$featcmp" -i -j "$raw/qemu-epyc-milan.txt" "$raw/qemu-epyc-rome.txt" >"$tmp/pool.json"
 	if "$featcmp" "$tmp/pool.json" "$raw/qemu-epyc-rome.txt" >/dev/null &&
@@ -238,6 +291,7 @@ main() {
 	pairs
 	not_compared
 	several_bases
+	enforce_values
 	errors
 	summary featcmp
 }

@@ -14,7 +14,9 @@ top=$(cd "$here/../.." && pwd)
 build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 featmin=$build/bin/featmin
 featdump=$build/bin/featdump
+featcmp=$build/bin/featcmp
 lab_a=$top/tests/fixtures/raw/qemu-lab-a.txt
+intel=$top/tests/fixtures/raw/qemu-haswell-notsx.txt
 got=
 # shellcheck source=../lib.sh
 . "$here/../lib.sh"
@@ -190,6 +192,16 @@ test_outputs() {
 		not_ok "featdump -f reads a different set from the json than -o names"
 	fi
 	expect "json format" "hetmig-policy/1" "$(jq -r .format "$tmp/json")"
+	# The vendor and signature of -p's policy come along, so that featcmp
+	# compares vendors for real instead of finding none ("????????????").
+	expect "json identity of -p" "$("$featdump" -f "$lab_a" -o json | jq -c '[.vendor, .family, .model, .stepping]')" \
+		"$(jq -c '[.vendor, .family, .model, .stepping]' "$tmp/json")"
+	(cd "$tmp" && "$featcmp" json "$lab_a") >"$tmp/cmp" || true
+	expect "featcmp: the same vendor" "$lab_a has every feature of json" \
+		"$(head -n 1 "$tmp/cmp" | sed 's/ (.*//')"
+	(cd "$tmp" && "$featcmp" json "$intel") >"$tmp/cmp" || true
+	expect "featcmp: another vendor" "vendors differ: json has AuthenticAMD, $intel has GenuineIntel" \
+		"$(head -n 1 "$tmp/cmp")"
 	expect "evidence avx2 fail is a trial" number "$(jq -r '.evidence.avx2.fail | type' "$tmp/json")"
 	expect "evidence avx2 pass before fail" true "$(jq '.evidence.avx2.pass < .evidence.avx2.fail' "$tmp/json")"
 	expect "evidence avx via avx2" avx2 "$(jq -r .evidence.avx.via "$tmp/json")"

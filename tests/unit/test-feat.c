@@ -180,6 +180,65 @@ static void test_policy(void)
 	policy_release(&q);
 }
 
+/*
+ * A policy made of features alone has a leaf 0 with no vendor: unknown,
+ * not "????????????".  policy_set_identity gives it one, which reads back,
+ * family and model through their extended fields included.
+ */
+static void test_identity(void)
+{
+	static const struct {
+		const char *vendor;
+		unsigned int family, model, stepping;
+		int rc;
+	} cases[] = {
+		{ "AuthenticAMD", 0x17, 0x01, 2, 0 },
+		{ "AuthenticAMD", 0x19, 0x21, 0, 0 },
+		{ "GenuineIntel", 6, 0x3c, 3, 0 },
+		{ "GenuineIntel", 0xf, 0x6, 5, 0 },
+		{ "GenuineIntel", 5, 0x12, 0, -1 },	/* model past 4 bits */
+		{ "GenuineIntel", 6, 0x3c, 16, -1 },
+		{ "GenuineIntel", 0x10f, 0, 0, -1 },
+		{ "Genuine", 6, 0, 0, -1 },
+		{ "Genuine?ntel", 6, 0, 0, -1 },
+		{ "Genuine ntel", 6, 0, 0, -1 },
+	};
+	struct fset want = { { 0 } }, fs;
+	size_t i;
+
+	fs_set(&want, F("fpu"));
+	fs_set(&want, F("avx2"));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct policy p = POLICY_INIT;
+		int rc;
+
+		policy_apply_featureset(&p, &want);
+		policy_identify(&p);
+		check(p.vendor[0] == '\0', "features alone: vendor '%s'",
+		    p.vendor);
+		rc = policy_set_identity(&p, cases[i].vendor, cases[i].family,
+		    cases[i].model, cases[i].stepping);
+		policy_featureset(&p, &fs);
+		check(fs_equal(&fs, &want), "%s: features changed",
+		    cases[i].vendor);
+		if (cases[i].rc < 0) {
+			check(rc < 0 && p.vendor[0] == '\0',
+			    "'%s' %#x %#x %u: accepted", cases[i].vendor,
+			    cases[i].family, cases[i].model, cases[i].stepping);
+		} else {
+			check(rc == 0 && strcmp(p.vendor, cases[i].vendor) == 0 &&
+			    p.family == cases[i].family &&
+			    p.model == cases[i].model &&
+			    p.stepping == cases[i].stepping,
+			    "'%s' %#x %#x %u: read back '%s' %#x %#x %u",
+			    cases[i].vendor, cases[i].family, cases[i].model,
+			    cases[i].stepping, p.vendor, p.family, p.model,
+			    p.stepping);
+		}
+		policy_release(&p);
+	}
+}
+
 int main(void)
 {
 	test_lookup();
@@ -187,5 +246,6 @@ int main(void)
 	test_closure();
 	test_set_ops();
 	test_policy();
+	test_identity();
 	return harness_done("test-feat");
 }
