@@ -29,9 +29,6 @@
 #include "util.h"
 #include "xlcpuid.h"
 
-/* Inputs larger than this are refused rather than read into memory. */
-#define MAX_INPUT (64u << 20)
-
 enum mode { M_COMPARE, M_INTERSECT, M_DIFF, M_XL, M_ENFORCE };
 enum out { O_HUMAN, O_JSON, O_NAMES, O_TABLE, O_RAW, O_FEATURESET };
 
@@ -96,24 +93,11 @@ static int feature(const char *name)
 static void load(struct input *in)
 {
 	struct perr err;
-	char *buf, *differ = NULL;
-	size_t len;
-	const char *name = strcmp(in->path, "-") ? in->path : "<stdin>";
+	char *differ = NULL;
 
 	policy_init(&in->p);
-	buf = read_all(in->path, MAX_INPUT, &len);
-	if (buf == NULL) {
-		if (errno == EFBIG)
-			die("cannot read '%s': larger than %u MiB", in->path,
-			    MAX_INPUT >> 20);
-		die("cannot open '%s': %s", in->path, strerror(errno));
-	}
-	if (policy_parse(&in->p, buf, len, name, 0, &differ, &err) < 0) {
-		free(buf);
-		fprintf(stderr, "%s: %s\n", progname, err.msg);
-		exit(2);
-	}
-	free(buf);
+	if (policy_read(&in->p, in->path, 0, &differ, NULL, NULL, &err) < 0)
+		die("%s", err.msg);
 	if (differ != NULL) {
 		warning("%s: cpus differ: %s; using cpu 0", in->path, differ);
 		free(differ);
