@@ -273,7 +273,7 @@ errors() {
 	expect_error "-e: a quote" "^featcmp: cpuid value 'host,avx=0\"': unexpected '\"' at character 11$" \
 		"$featcmp" -e 'host,avx=0"'
 	expect_error "-e: a backslash" "^featcmp: cpuid value 'host,avx=0\\\\': unexpected" \
-		"$featcmp" -e 'host,avx=0\'
+		"$featcmp" -e "host,avx=0\\"
 	expect_error "-e: a newline, shown on one line" "^featcmp: cpuid value 'host,avx=0\\\\x0afoo=1'" \
 		"$featcmp" -e $'host,avx=0\nfoo=1'
 	expect_error "-e: an empty item" "^featcmp: cpuid value 'host,,avx=0': unexpected ','" \
