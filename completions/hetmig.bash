@@ -1,4 +1,4 @@
-# bash completion for hetmig: featdump, featcmp, featmin, xlcfg and
+# bash completion for hetmig: featdump, featcmp, featmin, featplan, xlcfg and
 # migrate-prep (also as migrate-prep.sh, run from the source tree).
 # shellcheck shell=bash
 #
@@ -86,6 +86,19 @@ _hetmig_featcmp() {
 	-*) _hetmig_reply -d -e -h -i -j -o -x ;;
 	*) _hetmig_files ;;
 	esac
+}
+
+_hetmig_featplan() {
+	local cur=${COMP_WORDS[COMP_CWORD]}
+	local prev=${COMP_WORDS[COMP_CWORD - 1]}
+	COMPREPLY=()
+	case $prev in
+	-o) _hetmig_reply human json; return ;;
+	-l) _hetmig_reply common needed; return ;;
+	-v | -a | -b | -n | -s) _hetmig_files; return ;;
+	-c) return ;;
+	esac
+	_hetmig_reply -a -b -c -h -j -l -n -o -s -v
 }
 
 _hetmig_featmin() {
@@ -197,5 +210,6 @@ _hetmig_migrate_prep() {
 complete -F _hetmig_featdump featdump
 complete -F _hetmig_featcmp featcmp
 complete -F _hetmig_featmin featmin
+complete -F _hetmig_featplan featplan
 complete -F _hetmig_xlcfg xlcfg
 complete -F _hetmig_migrate_prep migrate-prep migrate-prep.sh ./migrate-prep.sh

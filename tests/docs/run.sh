@@ -12,7 +12,7 @@
 # - docs/tutorial.fr.md has the same marked blocks as docs/tutorial.md,
 #   with identical commands (only whole-line # comments may differ), and
 #   as many code fences.
-# - Every option of featdump, featcmp, featmin and xlcfg that a docs/*.md
+# - Every option of featdump, featcmp, featmin, featplan and xlcfg that a docs/*.md
 #   uses after the command's name is in the command's man page (an mdoc
 #   .Fl) and in the usage its binary in BUILD_DIR prints.
 # - Every relative link of docs/*.md names a file that exists, and an
@@ -24,7 +24,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 extractor=$top/tests/lab/scenarios/tutorial.sh
-commands=(featdump featcmp featmin xlcfg)
+commands=(featdump featcmp featmin featplan xlcfg)
 # shellcheck source=../lib.sh
 . "$here/../lib.sh"
 
