@@ -1,5 +1,6 @@
-# bash completion for hetmig: featdump, featcmp, featmin, featscan, xlcfg
-# and migrate-prep (also as migrate-prep.sh, run from the source tree).
+# bash completion for hetmig: featdump, featcmp, featmin, featplan,
+# featscan, xlcfg and migrate-prep (also as migrate-prep.sh, run from the
+# source tree).
 # shellcheck shell=bash
 #
 # Installed as share/bash-completion/completions/hetmig with a link per
@@ -86,6 +87,19 @@ _hetmig_featcmp() {
 	-*) _hetmig_reply -d -e -h -i -j -o -x ;;
 	*) _hetmig_files ;;
 	esac
+}
+
+_hetmig_featplan() {
+	local cur=${COMP_WORDS[COMP_CWORD]}
+	local prev=${COMP_WORDS[COMP_CWORD - 1]}
+	COMPREPLY=()
+	case $prev in
+	-o) _hetmig_reply human json; return ;;
+	-l) _hetmig_reply common needed; return ;;
+	-v | -a | -b | -n | -s) _hetmig_files; return ;;
+	-c) return ;;
+	esac
+	_hetmig_reply -a -b -c -h -j -l -n -o -s -v
 }
 
 _hetmig_featmin() {
@@ -212,5 +226,6 @@ complete -F _hetmig_featdump featdump
 complete -F _hetmig_featcmp featcmp
 complete -F _hetmig_featmin featmin
 complete -F _hetmig_featscan featscan
+complete -F _hetmig_featplan featplan
 complete -F _hetmig_xlcfg xlcfg
 complete -F _hetmig_migrate_prep migrate-prep migrate-prep.sh ./migrate-prep.sh

@@ -24,24 +24,21 @@
 
 #include <jansson.h>
 
+#include "compare.h"
 #include "enforce.h"
 #include "jtext.h"
 #include "policy.h"
 #include "util.h"
 #include "xlcpuid.h"
 
-/* Inputs larger than this are refused rather than read into memory. */
-#define MAX_INPUT (64u << 20)
-
 enum mode { M_COMPARE, M_INTERSECT, M_DIFF, M_XL, M_ENFORCE };
 enum out { O_HUMAN, O_JSON, O_NAMES, O_TABLE, O_RAW, O_FEATURESET };
 
-/* One input: its policy and the featureset compared. */
+/* One input: its policy and the featureset compared (cmp_features). */
 struct input {
 	const char *path;
 	struct policy p;
 	struct fset fs;
-	bool syscall_fixed;	/* Intel without SYSCALL: counted as present */
 };
 
 static const struct {
@@ -56,15 +53,7 @@ static const struct {
 	{ "featureset", O_FEATURESET },
 };
 
-/*
- * Features that are never compared nor hidden: state, not capability.
- * htt and cmp-legacy describe the topology Xen gives a domain (they follow
- * its vCPU count), not what its CPU can execute.
- */
-static const char *const ignored_names[] = {
-	"osxsave", "ospke", "hypervisor", "htt", "cmp-legacy",
-};
-
+/* The features never compared nor hidden (cmp_not_compared). */
 static struct fset ignored;
 
 static void usage(void)
@@ -79,54 +68,23 @@ static void usage(void)
 	exit(2);
 }
 
-static int feature(const char *name)
-{
-	int f = feat_lookup(name);
-
-	if (f < 0)
-		die("feature '%s' is not in the installed cpufeatureset.h", name);
-	return f;
-}
-
 /*
  * load: read IN->path in any policy format into IN->p, and derive the
- * featureset compared: only known features, and SYSCALL counted as present
- * on an Intel CPU that has long mode but reports no SYSCALL (a dump taken
- * from 32-bit code: Intel reports the bit only in 64-bit mode).
+ * featureset compared (cmp_features).
  */
 static void load(struct input *in)
 {
 	struct perr err;
-	char *buf, *differ = NULL;
-	size_t len;
-	const char *name = strcmp(in->path, "-") ? in->path : "<stdin>";
+	char *differ = NULL;
 
 	policy_init(&in->p);
-	buf = read_all(in->path, MAX_INPUT, &len);
-	if (buf == NULL) {
-		if (errno == EFBIG)
-			die("cannot read '%s': larger than %u MiB", in->path,
-			    MAX_INPUT >> 20);
-		die("cannot open '%s': %s", in->path, strerror(errno));
-	}
-	if (policy_parse(&in->p, buf, len, name, 0, &differ, &err) < 0) {
-		free(buf);
+	if (policy_read(&in->p, in->path, 0, &differ, NULL, NULL, &err) < 0)
 		die("%s", err.msg);
-	}
-	free(buf);
 	if (differ != NULL) {
 		warning("%s: cpus differ: %s; using cpu 0", in->path, differ);
 		free(differ);
 	}
-	policy_featureset(&in->p, &in->fs);
-	fs_known(&in->fs);
-	in->syscall_fixed = false;
-	if (strcmp(in->p.vendor, "GenuineIntel") == 0 &&
-	    fs_has(&in->fs, feature("lm")) &&
-	    !fs_has(&in->fs, feature("syscall"))) {
-		fs_set(&in->fs, feature("syscall"));
-		in->syscall_fixed = true;
-	}
+	cmp_features(&in->p, &in->fs);
 }
 
 static void release(struct input *in, int n)
@@ -152,79 +110,6 @@ static const char *where(int f, char *buf, size_t n)
 		snprintf(buf, n, "leaf 0x%08x,%u %s bit %u", w->leaf,
 		    w->subleaf, reg_name(w->reg), feat_bit(f));
 	return buf;
-}
-
-/* The features of NEED that cannot be there without F (F excluded). */
-static void dependents(int f, const struct fset *need, struct fset *r)
-{
-	memset(r, 0, sizeof(*r));
-	fs_set(r, f);
-	fs_close_hidden(r);
-	fs_clear(r, f);
-	fs_and(r, r, need);
-}
-
-static json_t *jnames(const struct fset *s)
-{
-	json_t *a = json_array();
-	int f;
-
-	for (f = 0; f < HM_NR_FEATURES; f++)
-		if (fs_has(s, f))
-			json_array_append_new(a, json_string(hm_features[f].name));
-	return a;
-}
-
-/*
- * jenforcement: add to O feature F's enforcement when HIDDEN (and F) are
- * hidden ("enforcement": "enforced" or "cpuid-only"), its class and, for a
- * conditional one, what else must be hidden to enforce it ("with").
- */
-static void jenforcement(json_t *o, int f, const struct fset *hidden)
-{
-	struct fset with;
-	enum enf_class c = enf_class(f, &with);
-
-	if (json_object_set_new(o, "enforcement", json_string(
-	    enf_enforced(f, hidden) ? "enforced" : "cpuid-only")) < 0 ||
-	    json_object_set_new(o, "class",
-	    json_string(enf_class_name(c))) < 0 ||
-	    json_object_set_new(o, "with", jnames(&with)) < 0)
-		die("out of memory");
-}
-
-/*
- * jfeature: F as a JSON object: name, where, the features of NEED that
- * need it; and, unless HIDDEN is NULL, its enforcement when HIDDEN is.
- */
-static json_t *jfeature(int f, const struct fset *need,
-			const struct fset *hidden)
-{
-	const struct hm_word *w = &hm_words[feat_word(f)];
-	struct fset deps;
-	json_t *o, *by;
-	int g;
-
-	dependents(f, need, &deps);
-	by = json_array();
-	for (g = 0; g < HM_NR_FEATURES; g++)
-		if (fs_has(&deps, g))
-			json_array_append_new(by,
-			    json_string(hm_features[g].name));
-	o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:i, s:o}",
-	    "name", hm_features[f].name,
-	    "source", w->src == HM_SRC_MSR ? "msr" : "cpuid",
-	    "leaf", (json_int_t)w->leaf,
-	    "subleaf", (json_int_t)(w->anysub ? 0 : w->subleaf),
-	    "reg", reg_name(w->reg),
-	    "bit", (int)(feat_bit(f) + (w->src == HM_SRC_MSR &&
-	    w->reg == HM_EDX ? 32 : 0)),
-	    "needed_by", by);
-	if (o == NULL)
-		die("out of memory");
-	if (hidden != NULL)
-		jenforcement(o, f, hidden);
-	return o;
 }
 
 static void jdump(json_t *root)
@@ -254,7 +139,7 @@ static void print_missing(const struct fset *missing, const struct fset *need,
 	for (f = 0; f < HM_NR_FEATURES; f++) {
 		if (!fs_has(missing, f))
 			continue;
-		dependents(f, need, &deps);
+		cmp_dependents(f, need, &deps);
 		if (hidden != NULL) {
 			printf("%-20s %-28s %*s", hm_features[f].name,
 			    where(f, buf, sizeof(buf)), fs_empty(&deps) ? 0 :
@@ -296,10 +181,7 @@ static int compare(struct input *need, struct input *have, enum out out)
 	struct fset want, missing;
 	bool vdiff;
 
-	want = need->fs;
-	fs_close_needed(&want);
-	fs_andnot(&want, &want, &ignored);
-	fs_andnot(&missing, &want, &have->fs);
+	cmp_missing(&need->fs, &have->fs, &want, &missing);
 	vdiff = need->p.vendor[0] && have->p.vendor[0] &&
 	    strcmp(need->p.vendor, have->p.vendor) != 0;
 
@@ -310,7 +192,7 @@ static int compare(struct input *need, struct input *have, enum out out)
 		for (f = 0; f < HM_NR_FEATURES; f++)
 			if (fs_has(&missing, f))
 				json_array_append_new(m,
-				    jfeature(f, &want, NULL));
+				    cmp_feature_json(f, &want, NULL));
 		root = json_pack("{s:b, s:{s:o, s:s}, s:{s:o, s:s}, s:b, "
 		    "s:o, s:o}",
 		    "compatible", fs_empty(&missing),
@@ -319,7 +201,7 @@ static int compare(struct input *need, struct input *have, enum out out)
 		    "have", "path", json_text(have->path), "vendor",
 		    have->p.vendor,
 		    "vendors_differ", vdiff,
-		    "missing", m, "not_compared", jnames(&ignored));
+		    "missing", m, "not_compared", cmp_names_json(&ignored));
 		jdump(root);
 	} else if (out == O_NAMES) {
 		fset_write_names(&missing, stdout);
@@ -352,14 +234,13 @@ static int difference(struct input *a, struct input *b, enum out out)
 	json_t *arr;
 	int f;
 
-	fs_andnot(&d, &a->fs, &b->fs);
-	fs_andnot(&d, &d, &ignored);
+	cmp_difference(&a->fs, &b->fs, &d);
 	if (out == O_JSON) {
 		arr = json_array();
 		for (f = 0; f < HM_NR_FEATURES; f++)
 			if (fs_has(&d, f))
 				json_array_append_new(arr,
-				    jfeature(f, &a->fs, &d));
+				    cmp_feature_json(f, &a->fs, &d));
 		jdump(arr);
 	} else if (out == O_NAMES) {
 		fset_write_names(&d, stdout);
@@ -400,7 +281,7 @@ static int enforcement(const char *value, struct input *in, int n,
 			o = json_pack("{s:s}", "name", hm_features[f].name);
 			if (o == NULL)
 				die("out of memory");
-			jenforcement(o, f, &named);
+			cmp_enforcement_json(o, f, &named);
 			json_array_append_new(arr, o);
 		}
 		jdump(json_pack("{s:s, s:o}", "cpuid", value, "hidden", arr));
@@ -492,11 +373,7 @@ static int xl_line(struct input *base, int n, struct input *keep,
 
 	for (i = 0; i < n; i++)
 		fs_or(&all, &all, &base[i].fs);
-	fs_andnot(&hide, &all, &keep->fs);
-	fs_andnot(&hide, &hide, &ignored);
-	fs_close_hidden(&hide);
-	fs_andnot(&hide, &hide, &ignored);
-	fs_and(&hide, &hide, &all);
+	cmp_hide(&all, &keep->fs, &hide);
 	fs_and(&lost, &hide, &keep->fs);
 	for (f = 0; f < HM_NR_FEATURES; f++)
 		if (fs_has(&lost, f))
@@ -508,7 +385,7 @@ static int xl_line(struct input *base, int n, struct input *keep,
 	if (out == O_JSON)
 		jdump(json_pack("{s:s, s:s, s:o}", "cpuid", line, "form",
 		    line[0] == '[' ? "legacy" : "libxl", "hidden",
-		    jnames(&hide)));
+		    cmp_names_json(&hide)));
 	else
 		printf("%s\n", line);
 	free(line);
@@ -568,8 +445,7 @@ int main(int argc, char *argv[])
 	if ((mode == M_XL || mode == M_ENFORCE) && out == O_NAMES)
 		die("output 'names' is not for -%c", mode == M_XL ? 'x' : 'e');
 
-	for (k = 0; k < sizeof(ignored_names) / sizeof(ignored_names[0]); k++)
-		fs_set(&ignored, feature(ignored_names[k]));
+	cmp_not_compared(&ignored);
 	if (mode == M_ENFORCE) {
 		/* The value comes first; the policies, if any, follow. */
 		optind++;

@@ -16,9 +16,6 @@
 #include "util.h"
 #include "xen.h"
 
-/* Inputs larger than this are refused rather than read into memory. */
-#define MAX_INPUT (64u << 20)
-
 enum source { SRC_NONE, SRC_DOMAIN, SRC_SYSTEM, SRC_LOCAL, SRC_FILE };
 
 static const struct {
@@ -45,27 +42,15 @@ static void usage(void)
 static void read_file(const char *path, int cpu, struct policy *p)
 {
 	struct perr err;
-	char *buf, *differ = NULL;
-	size_t len;
+	char *differ = NULL;
 
-	buf = read_all(path, MAX_INPUT, &len);
-	if (buf == NULL) {
-		if (errno == EFBIG)
-			die("cannot read '%s': larger than %u MiB", path,
-			    MAX_INPUT >> 20);
-		die("cannot open '%s': %s", path, strerror(errno));
-	}
-	if (policy_parse(p, buf, len, strcmp(path, "-") ? path : "<stdin>",
-	    cpu, &differ, &err) < 0) {
-		free(buf);
+	if (policy_read(p, path, cpu, &differ, NULL, NULL, &err) < 0)
 		die("%s", err.msg);
-	}
 	if (differ != NULL) {
 		warning("%s: cpus differ: %s; using cpu %d (-c N picks another)",
 		    path, differ, cpu);
 		free(differ);
 	}
-	free(buf);
 }
 
 int main(int argc, char *argv[])

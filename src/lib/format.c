@@ -675,6 +675,43 @@ int policy_parse(struct policy *p, const char *buf, size_t len,
 	return rc;
 }
 
+int policy_read(struct policy *p, const char *path, int cpu, char **differ_r,
+		char **text_r, size_t *len_r, struct perr *err)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	if (text_r != NULL)
+		*text_r = NULL;
+	if (differ_r != NULL)
+		*differ_r = NULL;
+	buf = read_all(path, POLICY_MAX_INPUT, &len);
+	if (buf == NULL) {
+		if (errno == EFBIG)
+			perr_printf(err, "cannot read '%s': larger than %u MiB",
+			    path, POLICY_MAX_INPUT >> 20);
+		else
+			perr_printf(err, "cannot open '%s': %s", path,
+			    strerror(errno));
+		return -1;
+	}
+	rc = policy_parse(p, buf, len, strcmp(path, "-") ? path : "<stdin>",
+	    cpu, differ_r, err);
+	if (rc == 0 && text_r != NULL) {
+		*text_r = buf;
+		if (len_r != NULL)
+			*len_r = len;
+	} else {
+		free(buf);
+	}
+	if (rc < 0 && differ_r != NULL) {
+		free(*differ_r);
+		*differ_r = NULL;
+	}
+	return rc;
+}
+
 int fset_write_names(const struct fset *fs, FILE *fp)
 {
 	int i;

@@ -114,6 +114,21 @@ enum policy_format policy_detect(const char *buf, size_t len);
 int policy_parse(struct policy *p, const char *buf, size_t len,
 		 const char *name, int cpu, char **differ_r, struct perr *err);
 
+/* Inputs larger than this are refused rather than read into memory. */
+#define POLICY_MAX_INPUT (64u << 20)
+
+/*
+ * policy_read: read the file at PATH ("-" is standard input, "<stdin>" in
+ * messages) and parse it into P as policy_parse does with CPU and
+ * DIFFER_R.  When TEXT_R is not NULL, it gets the text read (NUL-ended,
+ * *LEN_R bytes, unless LEN_R is NULL; the caller frees it), for readers
+ * of fields a policy does not keep.  Returns 0, or -1 with ERR filled:
+ * "cannot open 'PATH': why", "cannot read 'PATH': larger than 64 MiB",
+ * or the parser's message; then *TEXT_R and *DIFFER_R are NULL.
+ */
+int policy_read(struct policy *p, const char *path, int cpu, char **differ_r,
+		char **text_r, size_t *len_r, struct perr *err);
+
 /* Writers; each returns 0 or -1 when FP reports a write error. */
 int policy_write_names(const struct policy *p, FILE *fp);
 int policy_write_table(const struct policy *p, FILE *fp);

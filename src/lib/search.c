@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare.h"
 #include "search.h"
 #include "util.h"
 
@@ -453,16 +454,9 @@ void search_default_fixed(struct fset *r)
 
 void search_unmaskable(struct fset *r)
 {
-	static const char *const names[] = {
-		"osxsave", "ospke", "hypervisor", "htt", "cmp-legacy",
-	};
-	size_t i;
 	int f;
 
-	memset(r, 0, sizeof(*r));
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if ((f = feat_lookup(names[i])) >= 0)
-			fs_set(r, f);
+	cmp_not_compared(r);
 	for (f = 0; f < HM_NR_FEATURES; f++)
 		if (strpbrk(hm_features[f].attrs, "AaSsHh") == NULL)
 			fs_set(r, f);

@@ -134,10 +134,10 @@ int search_estimate(const struct search *s);
 void search_default_fixed(struct fset *r);
 
 /*
- * search_unmaskable: features a cpuid= mask cannot usefully hide: bits the
- * guest's OS sets (osxsave, ospke), bits Xen sets itself (hypervisor, htt,
- * cmp-legacy), and features Xen never gives any guest (no A/S/H attribute
- * in cpufeatureset.h).
+ * search_unmaskable: features a cpuid= mask cannot usefully hide: those
+ * never compared (cmp_not_compared: bits the guest's OS sets, osxsave and
+ * ospke; bits Xen sets itself, hypervisor, htt, cmp-legacy), and features
+ * Xen never gives any guest (no A/S/H attribute in cpufeatureset.h).
  */
 void search_unmaskable(struct fset *r);
 

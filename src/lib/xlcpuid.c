@@ -499,38 +499,519 @@ const char *xl_cpuid_libxl_name(int f)
 	return NULL;
 }
 
-/* A growing string. */
-/* One legacy leaf: its registers as 32-character strings, or empty. */
-struct xleaf {
-	uint32_t leaf, subleaf;
-	bool anysub;
-	char reg[4][33];
+/*
+ * The grammar of a value hetmig reads, the C twin of is_cpuid_value in
+ * scripts/lib/common.sh: a value goes into xl configs and, through them,
+ * to xl, so nothing but these characters may reach it.  libxl alone is
+ * not enough: it takes "avx=0\"" or a register string of 32 bytes of
+ * anything as valid.
+ */
+static bool name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+}
+
+static bool value_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+/*
+ * show: S for a message on one line, cut to fit BUF: printable ASCII as
+ * it is, anything else as \xNN.
+ */
+static const char *show(const char *s, char *buf, size_t n)
+{
+	size_t len = 0;
+
+	for (; *s != '\0' && len + 8 < n; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f)
+			buf[len++] = (char)c;
+		else
+			len += (size_t)snprintf(buf + len, n - len, "\\x%02x", c);
+	}
+	if (*s != '\0')
+		len += (size_t)snprintf(buf + len, n - len, "...");
+	buf[len] = '\0';
+	return buf;
+}
+
+/* The error for VALUE at P, which the grammar does not allow. */
+static int grammar_error(const char *value, const char *p, struct perr *err)
+{
+	char v[128], c[2] = { *p, '\0' }, cs[16];
+
+	if (*p == '\0')
+		perr_printf(err, "cpuid value '%s': unexpected end",
+		    show(value, v, sizeof(v)));
+	else
+		perr_printf(err, "cpuid value '%s': unexpected '%s' at "
+		    "character %zu", show(value, v, sizeof(v)),
+		    show(c, cs, sizeof(cs)), (size_t)(p - value) + 1);
+	return -1;
+}
+
+/*
+ * grammar_libxl: VALUE is "host" followed by ",NAME=VALUE" items, NAME
+ * of [A-Za-z0-9_.-], VALUE of [A-Za-z0-9].  The first word is checked
+ * before anything else, for xl_cpuid_check_value's message.
+ */
+static int grammar_libxl(const char *value, struct perr *err)
+{
+	const char *p = value;
+
+	if (strncmp(value, "host", 4) != 0 || (value[4] != ',' &&
+	    value[4] != '\0')) {
+		char v[128];
+
+		perr_printf(err, "cpuid value '%s': the first word must be "
+		    "'host'", show(value, v, sizeof(v)));
+		return -1;
+	}
+	for (p += 4; *p == ','; ) {
+		const char *start = ++p;
+
+		while (name_char(*p))
+			p++;
+		if (p == start || *p != '=')
+			return grammar_error(value, p, err);
+		start = ++p;
+		while (value_char_ok(*p))
+			p++;
+		if (p == start)
+			return grammar_error(value, p, err);
+	}
+	return *p == '\0' ? 0 : grammar_error(value, p, err);
+}
+
+static bool hex_char(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F') || c == 'x';
+}
+
+/*
+ * grammar_list: VALUE is "[" then double-quoted legacy items separated
+ * by commas, then "]", with spaces around them: an item is
+ * LEAF[,SUBLEAF]:eXx=BITS[,eXx=BITS...] with 32 of [01xks] per register.
+ */
+static int grammar_list(const char *value, struct perr *err)
+{
+	const char *p = value + 1;
+	int i, nitems = 0;
+
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p == ']' && nitems == 0)
+			break;
+		if (*p++ != '"')
+			return grammar_error(value, p - 1, err);
+		if (!hex_char(*p))
+			return grammar_error(value, p, err);
+		while (hex_char(*p))
+			p++;
+		if (*p == ',') {
+			if (!hex_char(*++p))
+				return grammar_error(value, p, err);
+			while (hex_char(*p))
+				p++;
+		}
+		if (*p != ':')
+			return grammar_error(value, p, err);
+		do {
+			p++;
+			if (p[0] != 'e' || p[1] < 'a' || p[1] > 'd' ||
+			    p[2] != 'x' || p[3] != '=')
+				return grammar_error(value, p, err);
+			p += 4;
+			for (i = 0; i < 32; i++, p++)
+				if (*p == '\0' || strchr("01xks", *p) == NULL)
+					return grammar_error(value, p, err);
+		} while (*p == ',');
+		if (*p++ != '"')
+			return grammar_error(value, p - 1, err);
+		nitems++;
+		while (*p == ' ')
+			p++;
+		if (*p == ']')
+			break;
+		if (*p++ != ',')
+			return grammar_error(value, p - 1, err);
+	}
+	p++;
+	while (*p == ' ')
+		p++;
+	return *p == '\0' ? 0 : grammar_error(value, p, err);
+}
+
+/*
+ * value_setting: what libxl sets a one-bit field to with "NAME=VAL", as
+ * libxl_cpuid_parse_config decides it: a number (strtoull, base 0) gives
+ * its lowest bit; otherwise 'x', 'k' or 's' by the first character.
+ * Returns '0', '1', 'x', 'k', 's', or '\0' when libxl refuses VAL.
+ */
+static char value_setting(const char *val)
+{
+	unsigned long long num;
+	char *end;
+
+	num = strtoull(val, &end, 0);
+	if (end != val)
+		return "01"[num & 1];
+	if (val[0] == 'x' || val[0] == 'k' || val[0] == 's')
+		return val[0];
+	return '\0';
+}
+
+/*
+ * libxl_feature: the feature libxl sets with the item name NAME: Xen's
+ * name, an alias of the table above, or a spelling feat_lookup knows,
+ * verified with try_name() so that "clflush" (the line size field) is
+ * no feature; or -1.
+ */
+static int libxl_feature(const char *name)
+{
+	size_t i;
+	int f;
+
+	f = feat_lookup(name);
+	if (f >= 0 && try_name(f, name))
+		return f;
+	for (i = 0; i < sizeof(libxl_aliases) / sizeof(libxl_aliases[0]); i++)
+		if (strcmp(libxl_aliases[i].libxl, name) == 0 &&
+		    (f = feat_lookup(libxl_aliases[i].xen)) >= 0 &&
+		    try_name(f, name))
+			return f;
+	return -1;
+}
+
+/* A growing array of items. */
+struct items {
+	struct xl_item *v;
+	size_t n, alloc;
 };
 
-#define MAX_XLEAVES HM_NR_WORDS
+static struct xl_item *items_add(struct items *it)
+{
+	if (it->n == it->alloc) {
+		it->alloc = it->alloc ? it->alloc * 2 : 16;
+		it->v = erealloc(it->v, it->alloc * sizeof(it->v[0]));
+	}
+	memset(&it->v[it->n], 0, sizeof(it->v[0]));
+	return &it->v[it->n++];
+}
 
-static struct xleaf *xleaf_get(struct xleaf *v, size_t *n,
-			       const struct hm_word *w)
+/*
+ * classify: ITEM (one libxl-form item, checked) as a setting: the
+ * feature it sets, if it sets exactly one, and to what.
+ */
+static void classify(const char *item, struct xl_item *it)
+{
+	const char *eq = strchr(item, '=');
+	char name[XL_ITEM_MAX];
+	size_t len = eq != NULL ? (size_t)(eq - item) : 0;
+
+	snprintf(it->text, sizeof(it->text), "%s", item);
+	it->feature = -1;
+	it->value = '\0';
+	it->legacy = false;
+	if (eq == NULL || len >= sizeof(name))
+		return;
+	memcpy(name, item, len);
+	name[len] = '\0';
+	it->value = value_setting(eq + 1);
+	if (it->value != '\0')
+		it->feature = libxl_feature(name);
+	if (it->feature < 0)
+		it->value = '\0';
+}
+
+/* One entry of a legacy list: a leaf, and its registers as libxl has them. */
+struct xleaf {
+	uint32_t leaf, subleaf;
+	bool anysub;		/* no subleaf given */
+	char reg[4][33];	/* 32 characters, bit 31 first; "" when unset */
+};
+
+/* A growing array of legacy entries. */
+struct xleaves {
+	struct xleaf *v;
+	size_t n, alloc;
+};
+
+/* The entry for LEAF/SUBLEAF (libxl's key: a missing subleaf is its own). */
+static struct xleaf *xleaf_get(struct xleaves *l, uint32_t leaf,
+			       uint32_t subleaf, bool anysub)
 {
 	size_t i;
 
-	for (i = 0; i < *n; i++)
-		if (v[i].leaf == w->leaf &&
-		    (w->anysub || v[i].subleaf == w->subleaf))
-			return &v[i];
-	memset(&v[*n], 0, sizeof(v[*n]));
-	v[*n].leaf = w->leaf;
-	v[*n].subleaf = w->subleaf;
-	v[*n].anysub = w->anysub;
-	return &v[(*n)++];
+	for (i = 0; i < l->n; i++)
+		if (l->v[i].leaf == leaf && l->v[i].anysub == anysub &&
+		    (anysub || l->v[i].subleaf == subleaf))
+			return &l->v[i];
+	if (l->n == l->alloc) {
+		l->alloc = l->alloc ? l->alloc * 2 : 8;
+		l->v = erealloc(l->v, l->alloc * sizeof(l->v[0]));
+	}
+	memset(&l->v[l->n], 0, sizeof(l->v[0]));
+	l->v[l->n].leaf = leaf;
+	l->v[l->n].subleaf = anysub ? 0 : subleaf;
+	l->v[l->n].anysub = anysub;
+	return &l->v[l->n++];
+}
+
+/*
+ * xleaf_parse: read one legacy item (grammar and libxl checked) into L:
+ * each register it names replaces that register's string, as
+ * libxl_cpuid_parse_config_xend does.  With MERGE, only its characters
+ * other than 'x' are written over what is there.
+ */
+static void xleaf_parse(struct xleaves *l, const char *item, bool merge)
+{
+	unsigned long leaf, sub = 0;
+	const char *p;
+	char *end;
+	bool anysub = true;
+	struct xleaf *x;
+	int r, i;
+
+	leaf = strtoul(item, &end, 0);
+	if (*end == ',') {
+		sub = strtoul(end + 1, &end, 0);
+		anysub = false;
+	}
+	x = xleaf_get(l, (uint32_t)leaf, (uint32_t)sub, anysub);
+	/* p: "eXx=" and 32 characters, then ',' and the next, or the end. */
+	for (p = end + 1;; p += 37) {
+		r = p[1] - 'a';
+		if (!merge) {
+			memcpy(x->reg[r], p + 4, 32);
+		} else {
+			if (x->reg[r][0] == '\0')
+				memset(x->reg[r], 'x', 32);
+			for (i = 0; i < 32; i++)
+				if (p[4 + i] != 'x')
+					x->reg[r][i] = p[4 + i];
+		}
+		if (p[36] != ',')
+			break;
+	}
+}
+
+/*
+ * xleaf_feature: the feature at BIT of register R of X, by the words of
+ * the feature table (a legacy item without a subleaf sets subleaf 0 of a
+ * leaf that has subleaves), or -1.
+ */
+static int xleaf_feature(const struct xleaf *x, int r, int bit)
+{
+	int w;
+
+	for (w = 0; w < HM_NR_WORDS; w++) {
+		const struct hm_word *hw = &hm_words[w];
+
+		if (hw->src != HM_SRC_CPUID || hw->leaf != x->leaf ||
+		    (int)hw->reg != r)
+			continue;
+		if (!hw->anysub && hw->subleaf != (x->anysub ? 0 : x->subleaf))
+			continue;
+		return feat_by_value((unsigned int)w * 32 + (unsigned int)bit);
+	}
+	return -1;
+}
+
+/*
+ * xleaf_item: X's registers as one legacy item into BUF ("" when none is
+ * set).  Registers that are all 'x' are left out.
+ */
+static void xleaf_item(const struct xleaf *x, char *buf, size_t n)
+{
+	size_t off;
+	int r;
+	bool first = true;
+
+	if (x->anysub)
+		off = (size_t)snprintf(buf, n, "0x%08x:", x->leaf);
+	else
+		off = (size_t)snprintf(buf, n, "0x%08x,%u:", x->leaf,
+		    x->subleaf);
+	for (r = 0; r < 4; r++) {
+		if (x->reg[r][0] == '\0' || strspn(x->reg[r], "x") == 32)
+			continue;
+		off += (size_t)snprintf(buf + off, n - off, "%se%cx=%s",
+		    first ? "" : ",", "abcd"[r], x->reg[r]);
+		first = false;
+	}
+	if (first)
+		buf[0] = '\0';
+}
+
+/*
+ * legacy_feature_item: feature F set to C, as an item: "NAME=C" under its
+ * libxl name, or when libxl has none a legacy item of that one bit.
+ */
+static int legacy_feature_item(struct items *out, int f, char c,
+			       struct perr *err)
+{
+	const struct hm_word *w = &hm_words[feat_word(f)];
+	struct xl_item *it = items_add(out);
+	const char *name = xl_cpuid_libxl_name(f);
+	struct xleaf x;
+
+	it->feature = f;
+	it->value = c;
+	if (name != NULL) {
+		snprintf(it->text, sizeof(it->text), "%s=%c", name, c);
+		return xl_cpuid_check_item(it->text, err);
+	}
+	memset(&x, 0, sizeof(x));
+	x.leaf = w->leaf;
+	x.subleaf = w->anysub ? 0 : w->subleaf;
+	x.anysub = w->anysub;
+	memset(x.reg[w->reg], 'x', 32);
+	x.reg[w->reg][31 - feat_bit(f)] = c;
+	xleaf_item(&x, it->text, sizeof(it->text));
+	it->legacy = true;
+	return xl_cpuid_check_list_item(it->text, err);
+}
+
+/*
+ * items_list: the settings of a legacy list VALUE (grammar checked): its
+ * items checked by libxl and merged as libxl merges them, then each
+ * entry split into one item per feature bit it sets and one legacy item
+ * for its other bits, if any is set.
+ */
+static int items_list(const char *value, struct items *out, struct perr *err)
+{
+	struct xleaves l = { NULL, 0, 0 };
+	struct xleaf rest;
+	const char *p = value, *q;
+	char item[XL_ITEM_MAX];
+	size_t i;
+	int r, b, f, rc = -1;
+
+	while ((p = strchr(p, '"')) != NULL) {
+		q = strchr(p + 1, '"');
+		if ((size_t)(q - p - 1) >= sizeof(item)) {
+			perr_printf(err, "cpuid item '%.60s...': too long", p + 1);
+			goto out;
+		}
+		memcpy(item, p + 1, (size_t)(q - p - 1));
+		item[q - p - 1] = '\0';
+		if (xl_cpuid_check_list_item(item, err) < 0)
+			goto out;
+		xleaf_parse(&l, item, false);
+		p = q + 1;
+	}
+	for (i = 0; i < l.n; i++) {
+		rest = l.v[i];
+		for (r = 0; r < 4; r++) {
+			if (rest.reg[r][0] == '\0')
+				continue;
+			for (b = 0; b < 32; b++) {
+				char c = rest.reg[r][31 - b];
+
+				if (c == 'x' || (f = xleaf_feature(&rest, r,
+				    b)) < 0)
+					continue;
+				if (legacy_feature_item(out, f, c, err) < 0)
+					goto out;
+				rest.reg[r][31 - b] = 'x';
+			}
+		}
+		xleaf_item(&rest, item, sizeof(item));
+		if (item[0] != '\0') {
+			struct xl_item *it = items_add(out);
+
+			snprintf(it->text, sizeof(it->text), "%s", item);
+			it->feature = -1;
+			it->legacy = true;
+		}
+	}
+	rc = 0;
+out:
+	free(l.v);
+	return rc;
+}
+
+/* items_libxl: the settings of a libxl-form VALUE, each checked by libxl. */
+static int items_libxl(const char *value, struct items *out,
+		       struct perr *err)
+{
+	char *copy = estrdup(value), *tok, *save = NULL;
+	int rc = -1;
+
+	tok = strtok_r(copy, ",", &save);	/* "host" */
+	while (tok != NULL && (tok = strtok_r(NULL, ",", &save)) != NULL) {
+		if (strlen(tok) >= XL_ITEM_MAX) {
+			perr_printf(err, "cpuid item '%.60s...': too long", tok);
+			goto out;
+		}
+		if (xl_cpuid_check_item(tok, err) < 0)
+			goto out;
+		classify(tok, items_add(out));
+	}
+	rc = 0;
+out:
+	free(copy);
+	return rc;
+}
+
+int xl_cpuid_items(const char *value, struct xl_item **items_r, size_t *n_r,
+		   struct perr *err)
+{
+	struct items out = { NULL, 0, 0 };
+	int rc;
+
+	*items_r = NULL;
+	*n_r = 0;
+	if (value[0] == '\0')
+		return 0;	/* xl ignores an empty value */
+	if (value[0] == '[')
+		rc = grammar_list(value, err) < 0 ? -1 :
+		    items_list(value, &out, err);
+	else
+		rc = grammar_libxl(value, err) < 0 ? -1 :
+		    items_libxl(value, &out, err);
+	if (rc < 0) {
+		free(out.v);
+		return -1;
+	}
+	*items_r = out.v;
+	*n_r = out.n;
+	return 0;
+}
+
+int xl_cpuid_parse(const char *value, struct fset *hide_r, struct perr *err)
+{
+	struct xl_item *items;
+	size_t n, i;
+
+	memset(hide_r, 0, sizeof(*hide_r));
+	if (xl_cpuid_items(value, &items, &n, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (items[i].feature < 0)
+			continue;
+		if (items[i].value == '0')
+			fs_set(hide_r, items[i].feature);
+		else
+			fs_clear(hide_r, items[i].feature);
+	}
+	free(items);
+	return 0;
 }
 
 /* Set feature F's bit to C ('0', '1', 'x', 'k', 's') in the legacy leaves. */
-static int xleaf_set(struct xleaf *v, size_t *n, int f, char c,
-		     struct perr *err)
+static int set_bit(struct xleaves *l, int f, char c, struct perr *err)
 {
 	const struct hm_word *w = &hm_words[feat_word(f)];
-	struct xleaf *l;
+	struct xleaf *x;
 
 	if (w->src != HM_SRC_CPUID) {
 		perr_printf(err, "feature '%s' is an msr bit: the installed "
@@ -538,114 +1019,114 @@ static int xleaf_set(struct xleaf *v, size_t *n, int f, char c,
 		    hm_features[f].name);
 		return -1;
 	}
-	l = xleaf_get(v, n, w);
-	if (l->reg[w->reg][0] == '\0')
-		memset(l->reg[w->reg], 'x', 32);
-	l->reg[w->reg][31 - feat_bit(f)] = c;
+	x = xleaf_get(l, w->leaf, w->subleaf, w->anysub);
+	if (x->reg[w->reg][0] == '\0')
+		memset(x->reg[w->reg], 'x', 32);
+	x->reg[w->reg][31 - feat_bit(f)] = c;
 	return 0;
 }
 
 /*
- * render_legacy: the whole value as an xl list of legacy leaf items.
- * EXTRA items must be feature=0|1|x|k|s.  Returns malloc'd text or NULL.
+ * render_legacy: the whole value as an xl list of legacy leaf items:
+ * HIDE's bits '0', then each of EXTRA's settings: a feature's bit, or a
+ * legacy item's bits other than 'x'.  Returns malloc'd text or NULL.
  */
-static char *render_legacy(const struct fset *hide, const char *extra,
-			   struct perr *err)
+static char *render_legacy(const struct fset *hide, const struct xl_item *extra,
+			   size_t n, struct perr *err)
 {
-	struct xleaf v[MAX_XLEAVES];
+	struct xleaves l = { NULL, 0, 0 };
 	struct sbuf b = { NULL, 0, 0 };
-	char *copy = NULL, *tok, *save = NULL, *eq, item[200];
-	size_t n = 0, i;
-	int f, r;
-	bool first_reg;
+	char item[XL_ITEM_MAX];
+	size_t i, k = 0;
+	int f;
 
 	for (f = 0; f < HM_NR_FEATURES; f++)
-		if (fs_has(hide, f) && xleaf_set(v, &n, f, '0', err) < 0)
+		if (fs_has(hide, f) && set_bit(&l, f, '0', err) < 0)
 			goto fail;
-	if (extra != NULL) {
-		copy = estrdup(extra);
-		for (tok = strtok_r(copy, ",", &save); tok != NULL;
-		    tok = strtok_r(NULL, ",", &save)) {
-			eq = strchr(tok, '=');
-			if (eq != NULL)
-				*eq = '\0';
-			f = feat_lookup(tok);
-			if (eq == NULL || f < 0 || strlen(eq + 1) != 1 ||
-			    strchr("01xks", eq[1]) == NULL) {
-				if (eq != NULL)
-					*eq = '=';
-				perr_printf(err, "cpuid item '%.120s' cannot "
-				    "go into the legacy form "
-				    "(feature=0|1|x|k|s only)", tok);
+	for (i = 0; i < n; i++) {
+		if (extra[i].legacy && extra[i].feature < 0) {
+			xleaf_parse(&l, extra[i].text, true);
+		} else if (extra[i].feature >= 0) {
+			if (set_bit(&l, extra[i].feature, extra[i].value,
+			    err) < 0)
 				goto fail;
-			}
-			if (xleaf_set(v, &n, f, eq[1], err) < 0)
-				goto fail;
+		} else {
+			perr_printf(err, "cpuid item '%.120s' cannot go into "
+			    "the legacy form (feature=0|1|x|k|s only)",
+			    extra[i].text);
+			goto fail;
 		}
 	}
 	sb_add(&b, "[");
-	for (i = 0; i < n; i++) {
-		int off;
-
-		if (v[i].anysub)
-			off = snprintf(item, sizeof(item), "0x%08x:", v[i].leaf);
-		else
-			off = snprintf(item, sizeof(item), "0x%08x,%u:",
-			    v[i].leaf, v[i].subleaf);
-		first_reg = true;
-		for (r = 0; r < 4; r++) {
-			if (v[i].reg[r][0] == '\0')
-				continue;
-			off += snprintf(item + off, sizeof(item) - (size_t)off,
-			    "%se%cx=%s", first_reg ? "" : ",", "abcd"[r],
-			    v[i].reg[r]);
-			first_reg = false;
-		}
+	for (i = 0; i < l.n; i++) {
+		xleaf_item(&l.v[i], item, sizeof(item));
+		if (item[0] == '\0')
+			continue;
 		if (xl_cpuid_check_list_item(item, err) < 0)
 			goto fail;
-		sb_add(&b, i ? ", \"" : " \"");
+		sb_add(&b, k++ ? ", \"" : " \"");
 		sb_add(&b, item);
 		sb_add(&b, "\"");
 	}
-	sb_add(&b, n ? " ]" : "]");
-	free(copy);
+	sb_add(&b, k ? " ]" : "]");
+	free(l.v);
 	return b.s;
 fail:
-	free(copy);
+	free(l.v);
 	free(b.s);
 	return NULL;
 }
 
-char *xl_cpuid_render_legacy(const struct fset *hide, const char *extra,
-			     struct perr *err)
-{
-	return render_legacy(hide, extra, err);
-}
-
-char *xl_cpuid_render(const struct fset *hide, const char *extra,
-		      struct perr *err)
+char *xl_cpuid_render_items(const struct fset *hide,
+			    const struct xl_item *extra, size_t n,
+			    bool legacy, struct perr *err)
 {
 	struct sbuf b = { NULL, 0, 0 };
-	char *copy = NULL, *tok, *save = NULL;
-	const char *name;
 	char item[64];
+	size_t i;
 	int f;
 
+	for (i = 0; i < n && !legacy; i++)
+		legacy = extra[i].legacy;
+	for (f = 0; f < HM_NR_FEATURES && !legacy; f++)
+		legacy = fs_has(hide, f) && xl_cpuid_libxl_name(f) == NULL;
+	if (legacy)
+		return render_legacy(hide, extra, n, err);
 	sb_add(&b, "host");
 	for (f = 0; f < HM_NR_FEATURES; f++) {
 		if (!fs_has(hide, f))
 			continue;
-		name = xl_cpuid_libxl_name(f);
-		if (name == NULL) {
-			free(b.s);
-			return render_legacy(hide, extra, err);
-		}
-		snprintf(item, sizeof(item), "%s=0", name);
+		snprintf(item, sizeof(item), "%s=0", xl_cpuid_libxl_name(f));
 		if (xl_cpuid_check_item(item, err) < 0)
 			goto fail;
 		sb_add(&b, ",");
 		sb_add(&b, item);
 	}
+	for (i = 0; i < n; i++) {
+		if (xl_cpuid_check_item(extra[i].text, err) < 0)
+			goto fail;
+		sb_add(&b, ",");
+		sb_add(&b, extra[i].text);
+	}
+	/* The whole value once more, split as xl splits it. */
+	if (xl_cpuid_check_value(b.s, err) < 0)
+		goto fail;
+	return b.s;
+fail:
+	free(b.s);
+	return NULL;
+}
+
+/*
+ * render_extra: xl_cpuid_render's EXTRA, a list of libxl-form items, as
+ * settings, rendered with HIDE.
+ */
+static char *render_extra(const struct fset *hide, const char *extra,
+			  bool legacy, struct perr *err)
+{
+	struct items it = { NULL, 0, 0 };
+	char *copy = NULL, *tok, *save = NULL, *line = NULL;
+
 	if (extra != NULL) {
 		copy = estrdup(extra);
 		for (tok = strtok_r(copy, ",", &save); tok != NULL;
@@ -656,160 +1137,33 @@ char *xl_cpuid_render(const struct fset *hide, const char *extra,
 				perr_printf(err, "cpuid item '%.120s': a "
 				    "legacy leaf item cannot join a 'host,...' "
 				    "value", tok);
-				goto fail;
+				goto out;
+			}
+			if (strlen(tok) >= XL_ITEM_MAX) {
+				perr_printf(err, "cpuid item '%.60s...': too "
+				    "long", tok);
+				goto out;
 			}
 			if (xl_cpuid_check_item(tok, err) < 0)
-				goto fail;
-			sb_add(&b, ",");
-			sb_add(&b, tok);
+				goto out;
+			classify(tok, items_add(&it));
 		}
 	}
-	/* The whole value once more, split as xl splits it. */
-	if (xl_cpuid_check_value(b.s, err) < 0)
-		goto fail;
-	free(copy);
-	return b.s;
-fail:
-	free(copy);
-	free(b.s);
-	return NULL;
-}
-
-/* Set or clear feature F in *HIDE as C says ('0' hides, '1' shows). */
-static void apply_bit(struct fset *hide, int f, char c)
-{
-	if (f < 0)
-		return;
-	if (c == '0')
-		fs_set(hide, f);
-	else if (c == '1')
-		fs_clear(hide, f);
-}
-
-/*
- * parse_libxl_item: apply one libxl-form item (checked already) to *HIDE.
- * The feature is the one libxl clears with that name: Xen's name, an
- * alias of the table above, or a spelling feat_lookup knows, verified with
- * try_name() so that "clflush" (the line size field) hides nothing.
- */
-static void parse_libxl_item(const char *item, struct fset *hide)
-{
-	const char *eq = strchr(item, '=');
-	char name[32];
-	size_t i;
-	int f;
-
-	if (eq == NULL || (eq[1] != '0' && eq[1] != '1') || eq[2] != '\0' ||
-	    (size_t)(eq - item) >= sizeof(name))
-		return;
-	memcpy(name, item, (size_t)(eq - item));
-	name[eq - item] = '\0';
-	f = feat_lookup(name);
-	if (f >= 0 && try_name(f, name)) {
-		apply_bit(hide, f, eq[1]);
-		return;
-	}
-	for (i = 0; i < sizeof(libxl_aliases) / sizeof(libxl_aliases[0]); i++)
-		if (strcmp(libxl_aliases[i].libxl, name) == 0 &&
-		    (f = feat_lookup(libxl_aliases[i].xen)) >= 0 &&
-		    try_name(f, name)) {
-			apply_bit(hide, f, eq[1]);
-			return;
-		}
-}
-
-/*
- * parse_xend_item: apply one legacy item (checked already by libxl:
- * "LEAF[,SUBLEAF]:REG=32 characters[,REG=...]", bit 31 first) to *HIDE.
- */
-static int parse_xend_item(const char *item, struct fset *hide,
-			   struct perr *err)
-{
-	unsigned long leaf, sub = 0;
-	const char *p = item;
-	char *end;
-	bool anysub = true;
-	int w, r, i;
-
-	leaf = strtoul(p, &end, 0);
-	if (*end == ',') {
-		sub = strtoul(end + 1, &end, 0);
-		anysub = false;
-	}
-	if (*end != ':')
-		goto bad;
-	p = end + 1;
-	while (*p != '\0') {
-		if (p[0] != 'e' || strchr("abcd", p[1]) == NULL ||
-		    p[2] != 'x' || p[3] != '=' || strlen(p + 4) < 32 ||
-		    (p[36] != '\0' && p[36] != ','))
-			goto bad;
-		r = p[1] - 'a';
-		for (w = 0; w < HM_NR_WORDS; w++) {
-			const struct hm_word *hw = &hm_words[w];
-
-			if (hw->src != HM_SRC_CPUID || hw->leaf != leaf ||
-			    (int)hw->reg != r ||
-			    (!hw->anysub && !anysub && hw->subleaf != sub) ||
-			    (!hw->anysub && anysub && hw->subleaf != 0))
-				continue;
-			for (i = 0; i < 32; i++)
-				apply_bit(hide, feat_by_value((unsigned int)w *
-				    32 + (unsigned int)(31 - i)), p[4 + i]);
-		}
-		p += p[36] == ',' ? 37 : 36;
-	}
-	return 0;
-bad:
-	perr_printf(err, "cpuid item '%.120s': not a legacy leaf item", item);
-	return -1;
-}
-
-/*
- * parse_list: the legacy list text "[ \"item\", ... ]": each double-quoted
- * item checked with libxl and applied.
- */
-static int parse_list(const char *value, struct fset *hide, struct perr *err)
-{
-	const char *p = value + 1, *q;
-	char item[256];
-
-	for (;;) {
-		p += strspn(p, " \t\n,");
-		if (*p == ']' && p[1 + strspn(p + 1, " \t\n")] == '\0')
-			return 0;
-		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL ||
-		    (size_t)(q - p - 1) >= sizeof(item)) {
-			perr_printf(err, "cpuid value '%.120s': expected "
-			    "\"item\", ... ]", value);
-			return -1;
-		}
-		memcpy(item, p + 1, (size_t)(q - p - 1));
-		item[q - p - 1] = '\0';
-		if (xl_cpuid_check_list_item(item, err) < 0 ||
-		    parse_xend_item(item, hide, err) < 0)
-			return -1;
-		p = q + 1;
-	}
-}
-
-int xl_cpuid_parse(const char *value, struct fset *hide_r, struct perr *err)
-{
-	char *copy = NULL, *tok, *save = NULL;
-	int rc = -1;
-
-	memset(hide_r, 0, sizeof(*hide_r));
-	value += strspn(value, " \t\n");
-	if (value[0] == '[')
-		return parse_list(value, hide_r, err);
-	if (xl_cpuid_check_value(value, err) < 0)
-		goto out;
-	copy = estrdup(value);
-	tok = strtok_r(copy, ",", &save);	/* "host", checked */
-	while (tok != NULL && (tok = strtok_r(NULL, ",", &save)) != NULL)
-		parse_libxl_item(tok, hide_r);
-	rc = 0;
+	line = xl_cpuid_render_items(hide, it.v, it.n, legacy, err);
 out:
 	free(copy);
-	return rc;
+	free(it.v);
+	return line;
+}
+
+char *xl_cpuid_render(const struct fset *hide, const char *extra,
+		      struct perr *err)
+{
+	return render_extra(hide, extra, false, err);
+}
+
+char *xl_cpuid_render_legacy(const struct fset *hide, const char *extra,
+			     struct perr *err)
+{
+	return render_extra(hide, extra, true, err);
 }

@@ -65,18 +65,57 @@ int xl_cpuid_check_value(const char *value, struct perr *err);
  */
 const char *xl_cpuid_libxl_name(int f);
 
+/* The longest item read or written: a legacy leaf with four registers. */
+#define XL_ITEM_MAX 200
+
 /*
- * xl_cpuid_parse: the features a cpuid= value hides, as xl applies it.
- * VALUE is in the libxl form ("host,avx2=0,...") or the legacy list form
- * as xl_cpuid_render writes it ("[ \"0x00000007,0:ebx=...\", ... ]").
- * Every item is first checked with the installed libxl, as xl parses it.
- * A feature item "NAME=0" hides the feature libxl clears with NAME, and
- * "NAME=1" shows it (a later item wins, as in libxl); a '0' in a legacy
- * register string hides the feature at that bit and a '1' shows it.
- * Items and bits that set no feature (libxl's "clflush", the line size
- * field; "family=...", 'x', 'k', 's') hide nothing.  Only the features
- * named are returned: Xen hides their dependents too (fs_close_hidden).
- * Returns 0 with *HIDE_R filled, or -1 with ERR filled.
+ * One setting of a cpuid= value, as xl applies it (xl_cpuid_items).
+ */
+struct xl_item {
+	int feature;		/* the one feature it sets, or -1 */
+	char value;		/* a feature's setting: '0' hides it; '1', */
+				/* 'x', 'k', 's' show it; '\0' for no feature */
+	bool legacy;		/* TEXT is a legacy leaf item, for the list */
+				/* form only */
+	char text[XL_ITEM_MAX];	/* the item as it is written in a value */
+};
+
+/*
+ * xl_cpuid_items: the settings of a cpuid= value, in the order xl applies
+ * them (a later one wins).  VALUE is in the libxl form ("host,avx2=0,...")
+ * or the legacy list form as xl_cpuid_render writes it ("[ \"0x00000007,
+ * 0:ebx=...\", ... ]"); "" is no value (xl ignores it).
+ *
+ * VALUE must first match the grammar of is_cpuid_value (scripts/lib/
+ * common.sh): items NAME=VALUE of [A-Za-z0-9_.-] and [A-Za-z0-9], legacy
+ * items of 32 characters [01xks] per register, spaces only around list
+ * items; no quote, backslash or control character can get through.  Then
+ * every item is checked with the installed libxl, as xl parses it.
+ *
+ * A libxl-form item is kept as it is, with the feature libxl sets with
+ * its name (verified as xl_cpuid_libxl_name does: libxl's "clflush" is the
+ * line size field, no feature) and the setting libxl reads from its value
+ * (a number's lowest bit, or 'x', 'k', 's').  A legacy list is merged as
+ * libxl merges it (a later item's register replaces an earlier one's),
+ * then split: one item per feature bit it sets, "NAME=C" under libxl's
+ * name (or, when libxl has none, a legacy item of that bit), and one
+ * legacy item per leaf with its other bits (those of no feature) that are
+ * not 'x', such as a family in leaf 1's EAX.
+ *
+ * Returns 0 with *ITEMS_R (malloc'd, the caller frees it; NULL when
+ * there are none) and *N_R, or -1 with ERR filled; a value is shown in
+ * a message with anything unprintable as \xNN, so it stays one line.
+ */
+int xl_cpuid_items(const char *value, struct xl_item **items_r, size_t *n_r,
+		   struct perr *err);
+
+/*
+ * xl_cpuid_parse: the features a cpuid= value hides, as xl applies it:
+ * its settings (xl_cpuid_items, same checks) applied in order, a feature
+ * set to '0' hidden and to anything else shown.  Settings of no feature
+ * hide nothing.  Only the features named are returned: Xen hides their
+ * dependents too (fs_close_hidden).  Returns 0 with *HIDE_R filled, or
+ * -1 with ERR filled.
  */
 int xl_cpuid_parse(const char *value, struct fset *hide_r, struct perr *err);
 
@@ -104,5 +143,17 @@ char *xl_cpuid_render(const struct fset *hide, const char *extra,
  */
 char *xl_cpuid_render_legacy(const struct fset *hide, const char *extra,
 			     struct perr *err);
+
+/*
+ * xl_cpuid_render_items: the same, with the N settings EXTRA (from
+ * xl_cpuid_items, or NULL when N is 0) as the extra items, in order.  The
+ * value is in the legacy form when LEGACY is true, when libxl has no name
+ * for a feature of HIDE, or when an item of EXTRA is a legacy one; then
+ * an extra item that sets no feature must be a legacy one.  A legacy
+ * item's bits other than 'x' are written over what HIDE sets there.
+ */
+char *xl_cpuid_render_items(const struct fset *hide,
+			    const struct xl_item *extra, size_t n,
+			    bool legacy, struct perr *err);
 
 #endif

@@ -12,7 +12,7 @@
 # - docs/tutorial.fr.md has the same marked blocks as docs/tutorial.md,
 #   with identical commands (only whole-line # comments may differ), and
 #   as many code fences.
-# - Every option of featdump, featcmp, featmin, xlcfg and featscan that a docs/*.md
+# - Every option of featdump, featcmp, featmin, featplan, xlcfg and featscan that a docs/*.md
 #   uses after the command's name is in the command's man page (an mdoc
 #   .Fl) and in the usage its binary in BUILD_DIR prints.
 # - Every option the usage of a binary or a script prints for -h is in the
@@ -29,7 +29,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 extractor=$top/tests/lab/scenarios/tutorial.sh
-commands=(featdump featcmp featmin xlcfg featscan)
+commands=(featdump featcmp featmin featplan xlcfg featscan)
 # shellcheck source=../lib.sh
 . "$here/../lib.sh"
 

@@ -113,6 +113,12 @@ enforce_values() {
 		"$("$featcmp" -e host,avx=0,avx2=0 "$a" | grep '^avx2 ')"
 	expect "-e: a feature no policy has is left out" "" \
 		"$("$featcmp" -e host,avx512f=0 "$a")"
+	# As libxl reads a value: a number's lowest bit, x/k/s show again,
+	# and a later legacy item replaces an earlier one's register.
+	expect "-e: avx=2 is avx=0" "$(e_lines host,avx=0 "$a")" "$(e_lines host,avx=2 "$a")"
+	expect "-e: x shows again" "" "$(e_lines host,avx2=0,avx2=x "$a")"
+	expect "-e: a later legacy register replaces" "bmi2                 cpuid-only" \
+		"$(e_lines '[ "0x7,0:ebx=xxxxxxxxxxxxxxxxxxxxxxxxxx0xxxxx", "0x7,0:ebx=xxxxxxxxxxxxxxxxxxxxxxx0xxxxxxxx" ]' "$a")"
 	# What -x hides is what -e reads back from its line.
 	for pair in "${pairs[@]}"; do
 		read -r a b <<<"$pair"
@@ -265,6 +271,15 @@ errors() {
 	expect_error "-e: an item libxl refuses" "^featcmp: cpuid item 'nosuch=0' refused by libxl" "$featcmp" -e host,nosuch=0
 	expect_error "-e: no host word" "^featcmp: cpuid value 'avx=0': the first word must be 'host'" "$featcmp" -e avx=0
 	expect_error "-e: a broken list" "^featcmp: cpuid value " "$featcmp" -e '[ "0x00000007,0:ebx=x'
+	# libxl takes 'avx=0"' for avx=0: the grammar refuses it first.
+	expect_error "-e: a quote" "^featcmp: cpuid value 'host,avx=0\"': unexpected '\"' at character 11$" \
+		"$featcmp" -e 'host,avx=0"'
+	expect_error "-e: a backslash" "^featcmp: cpuid value 'host,avx=0\\\\': unexpected" \
+		"$featcmp" -e "host,avx=0\\"
+	expect_error "-e: a newline, shown on one line" "^featcmp: cpuid value 'host,avx=0\\\\x0afoo=1'" \
+		"$featcmp" -e $'host,avx=0\nfoo=1'
+	expect_error "-e: an empty item" "^featcmp: cpuid value 'host,,avx=0': unexpected ','" \
+		"$featcmp" -e 'host,,avx=0'
 	expect_error "-e: names" "^featcmp: output 'names' is not for -e" "$featcmp" -e -o names host
 	expect_usage "usage: -e without a value" -e
 	# The intersection reads back as a policy that both inputs contain.
