@@ -113,9 +113,11 @@ enforce_values() {
 		"$("$featcmp" -e host,avx=0,avx2=0 "$a" | grep '^avx2 ')"
 	expect "-e: a feature no policy has is left out" "" \
 		"$("$featcmp" -e host,avx512f=0 "$a")"
-	# As libxl reads a value: a number's lowest bit, x/k/s show again,
-	# and a later legacy item replaces an earlier one's register.
-	expect "-e: avx=2 is avx=0" "$(e_lines host,avx=0 "$a")" "$(e_lines host,avx=2 "$a")"
+	# A value libxl would read by its lowest bit is refused (xlcpuid.c
+	# wants a feature's value whole: 0, 1, x, k, s); x/k/s show again, and
+	# a later legacy item replaces an earlier one's register.
+	expect_error "-e: avx=2 is refused" "^featcmp: cpuid item 'avx=2': bad value" \
+		"$featcmp" -e host,avx=2 "$a"
 	expect "-e: x shows again" "" "$(e_lines host,avx2=0,avx2=x "$a")"
 	expect "-e: a later legacy register replaces" "bmi2                 cpuid-only" \
 		"$(e_lines '[ "0x7,0:ebx=xxxxxxxxxxxxxxxxxxxxxxxxxx0xxxxx", "0x7,0:ebx=xxxxxxxxxxxxxxxxxxxxxxx0xxxxxxxx" ]' "$a")"

@@ -64,9 +64,9 @@ static void test_items(void)
 		{ "host,rdtscp=0,family=6,avx2=1",
 		  "rdtscp=0/rdtscp/0 family=6/-/- avx2=1/avx2/1" },
 		{ "host,clfsh=0,clflush=8", "clfsh=0/clflush/0 clflush=8/-/-" },
-		{ "host,avx=2,avx=x,avx=k,avx=s,avx=0x11",
-		  "avx=2/avx/0 avx=x/avx/x avx=k/avx/k avx=s/avx/s "
-		  "avx=0x11/avx/1" },
+		{ "host,avx=1,avx=x,avx=k,avx=s,avx=0x0",
+		  "avx=1/avx/1 avx=x/avx/x avx=k/avx/k avx=s/avx/s "
+		  "avx=0x0/avx/0" },
 		{ "host,sse4_2=0,proccount=2",
 		  "sse4_2=0/sse4-2/0 proccount=2/-/-" },
 		{ "[]", "" },
