@@ -29,6 +29,7 @@
 #include "policy.h"
 #include "util.h"
 #include "xlcpuid.h"
+#include "xlparse.h"
 
 enum input_id { IN_VM, IN_A, IN_B, IN_NEEDED, IN_SCAN, NR_INPUTS };
 
@@ -84,7 +85,9 @@ struct plan {
 	json_t *warnings;		/* owned: an array of strings */
 };
 
-#define OPTIONS "a:b:c:hjl:n:o:s:v:"
+#define OPTIONS "a:b:C:c:hjl:n:o:s:v:"
+/* The largest xl config read for -C. */
+#define MAX_CONFIG (1u << 20)
 
 static void usage(void) __attribute__((noreturn));
 
@@ -92,8 +95,53 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: featplan [-j | -o human|json] "
 	    "[-l common|needed] -v vm -a a -b b [-n needed] [-s scan] "
-	    "[-c cpuid]\n");
+	    "[-c cpuid | -C config]\n");
 	exit(2);
+}
+
+/*
+ * config_cpuid: the cpuid= value of the xl config at PATH as libxlutil
+ * reads it, as one text featplan -c would take: a string as it is, a list
+ * as "[ \"item\", ... ]".  NULL when the config has no cpuid=.  So a
+ * script never has to take a cpuid= line apart.  The caller frees it.
+ */
+static char *config_cpuid(const char *path)
+{
+	char *buf, *why = NULL, *value = NULL, line[512];
+	XLU_Config *cfg;
+	XLU_ConfigList *list;
+	const char *v;
+	size_t len, size;
+	int i, n;
+
+	buf = read_all(path, MAX_CONFIG, &len);
+	if (buf == NULL)
+		die("cannot open '%s': %s", path, errno == EFBIG ?
+		    "too large" : strerror(errno));
+	cfg = xlparse_text(buf, len, path, &why);
+	free(buf);
+	if (cfg == NULL) {
+		xlparse_complaint(why, path, line, sizeof(line));
+		free(why);
+		die("'%s' does not parse with libxlutil: %s", path, line);
+	}
+	if (xlu_cfg_get_string(cfg, "cpuid", &v, 1) == 0) {
+		value = estrdup(v);
+	} else if (xlu_cfg_get_list(cfg, "cpuid", &list, &n, 1) == 0) {
+		size = 3;
+		for (i = 0; i < n; i++)
+			size += strlen(xlu_cfg_get_listitem(list, i)) + 5;
+		value = ealloc(size);
+		strcpy(value, "[");
+		for (i = 0; i < n; i++) {
+			strcat(value, i ? ", \"" : " \"");
+			strcat(value, xlu_cfg_get_listitem(list, i));
+			strcat(value, "\"");
+		}
+		strcat(value, " ]");
+	}
+	xlu_cfg_destroy(cfg);
+	return value;
 }
 
 static void jset(json_t *o, const char *key, json_t *v)
@@ -600,7 +648,8 @@ int main(int argc, char *argv[])
 	struct input in[NR_INPUTS];
 	struct plan pl;
 	struct perr err;
-	const char *cpuid = NULL;
+	const char *cpuid = NULL, *cfgpath = NULL;
+	char *fromcfg = NULL;
 	bool json = false;
 	int c, i, rc;
 
@@ -628,6 +677,9 @@ int main(int argc, char *argv[])
 			break;
 		case 'c':
 			cpuid = optarg;
+			break;
+		case 'C':
+			cfgpath = optarg;
 			break;
 		case 'j':
 			json = true;
@@ -659,8 +711,10 @@ int main(int argc, char *argv[])
 		}
 	}
 	if (optind != argc || !in[IN_VM].path || !in[IN_A].path ||
-	    !in[IN_B].path)
+	    !in[IN_B].path || (cpuid != NULL && cfgpath != NULL))
 		usage();
+	if (cfgpath != NULL)
+		cpuid = fromcfg = config_cpuid(cfgpath);
 	pl.warnings = json_array();
 	if (pl.warnings == NULL)
 		die("out of memory");
@@ -683,6 +737,7 @@ int main(int argc, char *argv[])
 		policy_release(&in[i].p);
 		json_decref(in[i].evidence);
 	}
+	free(fromcfg);
 	free(pl.current);
 	free(pl.carried);
 	free(pl.line);

@@ -252,6 +252,28 @@ errors() {
 	fi
 }
 
+# -C CFG: the current line read from the config by libxlutil gives the
+# plan -c gives with the same value, in both forms; a config without
+# cpuid= carries nothing; -C and -c together, or a config libxlutil
+# refuses, are one error line.
+from_config() {
+	local v
+	for v in 'host,rdtscp=0,family=6' "$legacy"; do
+		printf 'name = "vm"\ncpuid = %s\n' "$( [ "${v:0:1}" = '[' ] && printf '%s' "$v" || printf '"%s"' "$v")" \
+			>"$w/vm.cfg"
+		plan -j "${lab[@]}" -n needed-lab.json -c "$v" >"$tmp/by-c" 2>&1
+		plan -j "${lab[@]}" -n needed-lab.json -C vm.cfg >"$tmp/by-cfg" 2>&1
+		expect "-C reads $v as -c does" "$(jq -c .cpuid "$tmp/by-c")" "$(jq -c .cpuid "$tmp/by-cfg")"
+	done
+	printf 'name = "vm"\n' >"$w/none.cfg"
+	plan -j "${lab[@]}" -n needed-lab.json -C none.cfg >"$tmp/by-cfg" 2>&1
+	expect "-C, no cpuid=: nothing carried" '[]' "$(jq -c .cpuid.carried "$tmp/by-cfg")"
+	expect_error "-C and -c together" "^usage: featplan" plan "${lab[@]}" -c host -C vm.cfg
+	printf 'name = "vm\n' >"$w/bad.cfg"
+	expect_error "-C, a config libxlutil refuses" "^featplan: 'bad.cfg' does not parse with libxlutil" \
+		plan "${lab[@]}" -C bad.cfg
+}
+
 main() {
 	goldens
 	carried
@@ -260,6 +282,7 @@ main() {
 	hostile
 	agree
 	errors
+	from_config
 	summary featplan
 }
 
