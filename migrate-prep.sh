@@ -51,6 +51,9 @@ trial_cfg=""
 trial_ssh=""
 rehearse=auto
 programs=()
+scan_paths=()
+scan_ssh=""
+needed_file=""
 workload_dir=/usr/lib/hetmig/workloads
 line_form=""
 
@@ -94,6 +97,11 @@ usage: migrate-prep.sh [options] VM HOSTB
   --no-rehearse         do not; --apply then moves the VM unrehearsed
   --programs FILE       a copy of a guest program, to name the instruction
                         a failed rehearsal trapped on (repeatable)
+  --scan PATH           scan copies of the guest's programs with featscan:
+                        what they use blind and B lacks is not possible
+                        (repeatable: files, directories)
+  --scan-ssh TARGET     run featscan in the guest over what its processes
+                        map (featscan installed there)
   --level common|needed the cpuid= level for B (default common)
   -o FILE               where to write B's config (default in the state dir)
   --apply cold|live     move the VM after preparing it
@@ -249,6 +257,8 @@ parse_args() {
 		--rehearse) rehearse=yes ;;
 		--no-rehearse) rehearse=no ;;
 		--programs) programs+=("${2:?}"); shift ;;
+		--scan) scan_paths+=("${2:?}"); shift ;;
+		--scan-ssh) scan_ssh=${2:?}; shift ;;
 		--level) level=${2:?}; shift ;;
 		-o) out_cfg=${2:?}; shift ;;
 		--apply) apply=${2:?}; shift ;;
@@ -278,6 +288,9 @@ parse_args() {
 	# migrate-receive`), and it names files in the state directory.
 	validate ssh_target "host" "$hostb"
 	[ -z "$trial_ssh" ] || validate ssh_target "--trial-ssh target" "$trial_ssh"
+	[ -z "$scan_ssh" ] || validate ssh_target "--scan-ssh target" "$scan_ssh"
+	[ "${#scan_paths[@]}" -eq 0 ] || [ -z "$scan_ssh" ] ||
+		die "--scan and --scan-ssh exclude each other"
 	validate remote_path "--workload-dir" "$workload_dir"
 	case $level in common | needed) ;; *) die "unknown level '$level': expected common or needed" ;; esac
 	case $apply in "" | cold | live) ;; *) die "unknown --apply '$apply': expected cold or live" ;; esac
@@ -305,7 +318,7 @@ setup() {
 	need_cmd xl xen-utils-4.17
 	need_cmd jq jq
 	bin featdump >/dev/null
-	bin featcmp >/dev/null
+	bin featplan >/dev/null
 	bin xlcfg >/dev/null
 	state_dir=${HETMIG_STATE_DIR:-/var/lib/hetmig}/$vm
 	# A dry run writes nothing, not even its lock or B's policy.
@@ -411,19 +424,19 @@ find_needed() {
 	yes)
 		run_analysis
 		cp "$last" "$work/needed.json"
+		needed_file=$work/needed.json
 		needed_source="featmin analysis run now ($workload)"
 		;;
 	auto)
 		if [ -s "$last" ]; then
 			cp "$last" "$work/needed.json"
+			needed_file=$work/needed.json
 			needed_source="last featmin analysis ($last)"
 		else
-			cp "$work/vm.json" "$work/needed.json"
 			needed_source="every feature the VM sees (no analysis yet; --analyse runs one)"
 		fi
 		;;
 	no)
-		cp "$work/vm.json" "$work/needed.json"
 		needed_source="every feature the VM sees (--no-analyse)"
 		;;
 	esac
@@ -560,39 +573,64 @@ name_faults() {
 	fi
 }
 
-check_needed() {
-	local rc=0
-	"$(bin featcmp)" "$work/needed.json" "$work/b.json" >"$work/cmp" 2>&1 || rc=$?
-	case $rc in
-	0) ;;
-	1)
-		mapfile -t missing < <("$(bin featcmp)" -d "$work/needed.json" \
-			"$work/b.json" -o names 2>/dev/null || true)
-		[ "${#missing[@]}" -gt 0 ] || mapfile -t missing < <(grep -v '^$' "$work/cmp")
-		return 1
-		;;
-	*) die "featcmp failed: $(head -n 1 "$work/cmp")" ;;
-	esac
-}
 
 # The cpuid= line for B, rendered against both hosts' policies: it hides
 # what either host has beyond the chosen level, so the domain sees the
 # same features whether it is created on A (a live move restarts it there
 # first) or on B (a cold move), and the config is safe on both.
-make_line() {
-	if [ "$level" = common ]; then
-		"$(bin featcmp)" -i "$work/vm.json" "$work/b.json" -j >"$work/keep.json"
+make_plan() {
+	local rc=0
+	local -a args=(-j -l "$level" -v "$work/vm.json" -a "$work/a.json"
+		-b "$work/b.json" -C "$cfg")
+	[ -z "$needed_file" ] || args+=(-n "$needed_file")
+	[ ! -s "$work/scan.json" ] || args+=(-s "$work/scan.json")
+	"$(bin featplan)" "${args[@]}" >"$work/plan.json" 2>"$work/plan.err" || rc=$?
+	case $rc in
+	0 | 1) ;;
+	*) die "featplan failed: $(head -n 1 "$work/plan.err")" ;;
+	esac
+	line=$(jq -r '.cpuid.value // ""' "$work/plan.json")
+	line_form=$(jq -r '.cpuid.form // ""' "$work/plan.json")
+	mapfile -t missing < <(jq -r '.missing[].name' "$work/plan.json")
+	return "$rc"
+}
+
+# scan_programs: with --scan, featscan over the given copies of the
+# guest's programs; with --scan-ssh, featscan inside the guest over what
+# its processes map (/proc/PID/maps: the workload's own files, not the
+# whole disk).  featplan then takes what they use blind or require as
+# needed: one that B lacks makes the move not possible, before any
+# rehearsal boots.
+scan_programs() {
+	local rc=0
+	if [ "${#scan_paths[@]}" -gt 0 ]; then
+		act "scanning ${#scan_paths[@]} path(s) with featscan"
+		"$(bin featscan)" -o json -- "${scan_paths[@]}" >"$work/scan.json" 2>"$work/scan.err" || rc=$?
+	elif [ -n "$scan_ssh" ]; then
+		act "scanning what the programs of '$scan_ssh' map, with featscan there"
+		ssh -o BatchMode=yes -o ConnectTimeout=10 -- "$scan_ssh" \
+			'cat /proc/[0-9]*/maps 2>/dev/null | featscan -o json -' \
+			</dev/null >"$work/scan.json" 2>"$work/scan.err" || rc=$?
 	else
-		cp "$work/needed.json" "$work/keep.json"
+		return 0
 	fi
-	"$(bin featcmp)" -x -j "$work/a.json" "$work/b.json" "$work/keep.json" \
-		>"$work/line.json" || die "cannot render the cpuid= line"
-	line=$(jq -r .cpuid "$work/line.json")
-	line_form=$(jq -r .form "$work/line.json")
-	# Which of the hidden features the line really enforces on these
-	# hosts, and which it only hides from CPUID (featcmp -e).
-	"$(bin featcmp)" -e -j "$line" "$work/a.json" "$work/b.json" >"$work/enforce.json" ||
-		die "cannot read back the cpuid= line '$line'"
+	[ "$rc" -eq 0 ] || die "featscan failed: $(head -n 1 "$work/scan.err")"
+}
+
+# scan_uses blind|guarded: the uses the scan found of the features B
+# lacks, as "FEATURE (MNEMONICS) in FILE: FUNCTION", one a line: blind or
+# required ones (they make the move not possible), or guarded ones
+# (reported only: a check in the program chooses its path).
+scan_uses() {
+	local -a have
+	[ -s "$work/scan.json" ] || return 0
+	mapfile -t have < <(names_of "$work/b.json")
+	jq -r --arg want "$1" --argjson have "$(json_list "${have[@]}")" '
+		.files[]? | .path as $p | .uses[]? |
+		select(.feature as $f | $have | index($f) | not) |
+		select(($want == "guarded") == (.class == "guarded")) |
+		"\(.feature) (\(.mnemonics | join(","))) in \($p): \(.function // "?")"
+	' "$work/scan.json"
 }
 
 write_config() {
@@ -698,9 +736,7 @@ apply_cold() {
 }
 
 apply_live() {
-	local rc=0
-	"$(bin featcmp)" "$work/vm.json" "$work/b.json" >/dev/null 2>&1 || rc=$?
-	if [ "$rc" -eq 1 ]; then
+	if jq -e '.live.restart_needed' "$work/plan.json" >/dev/null; then
 		if [ "$restart_on_source" -eq 0 ]; then
 			say "'$vm' runs with features '$hostb' lacks; its policy travels with it in a live migration, and Xen 4.17 on '$hostb' does not refuse it: it cuts the features down to what '$hostb' has, under a guest that already chose its code paths"
 			say "restart it on this host with the new line first: --restart-on-source does that"
@@ -719,8 +755,13 @@ apply_live() {
 		where=A
 		wait_suspendable "$vm" 120 ||
 			warn "'$vm' has not said it can be suspended (no PV drivers?); migrating all the same"
+		# The restarted domain's policy is a new fact: asked of featplan
+		# again, since a line libxl took and Xen clamped may still show
+		# the guest something B lacks.
 		"$(bin featdump)" -d "$vm" -o json >"$work/vm.json"
-		"$(bin featcmp)" "$work/vm.json" "$work/b.json" >&2 ||
+		"$(bin featplan)" -j -v "$work/vm.json" -a "$work/a.json" -b "$work/b.json" \
+			>"$work/replan.json" 2>/dev/null || true
+		jq -e '.live.restart_needed == false' "$work/replan.json" >/dev/null 2>&1 ||
 			die "'$vm' still sees features '$hostb' lacks after the restart"
 	fi
 	act "live-migrating '$vm' to $hostb"
@@ -796,12 +837,18 @@ report() {
 	local -a masked=()
 	local -a enforced=()
 	local -a cpuid_only=()
-	[ -e "$work/needed.json" ] && mapfile -t needed < <(names_of "$work/needed.json")
-	# What the line hides, as featcmp -x said (both forms of the line).
-	[ -s "$work/line.json" ] && mapfile -t masked < <(jq -r '.hidden[]' "$work/line.json")
-	if [ -s "$work/enforce.json" ]; then
-		mapfile -t enforced < <(jq -r '.hidden[] | select(.enforcement == "enforced") | .name' "$work/enforce.json")
-		mapfile -t cpuid_only < <(jq -r '.hidden[] | select(.enforcement != "enforced") | .name' "$work/enforce.json")
+	local -a blind=()
+	local -a guarded=()
+	local plan=null
+	# Everything decided comes from the plan (featplan), read with jq.
+	if [ -s "$work/plan.json" ]; then
+		plan=$(jq -c . "$work/plan.json")
+		mapfile -t needed < <(jq -r '.needed[].name' "$work/plan.json")
+		mapfile -t masked < <(jq -r '.hidden[].name' "$work/plan.json")
+		mapfile -t enforced < <(jq -r '.hidden[] | select(.enforcement == "enforced") | .name' "$work/plan.json")
+		mapfile -t cpuid_only < <(jq -r '.hidden[] | select(.enforcement != "enforced") | .name' "$work/plan.json")
+		mapfile -t blind < <(scan_uses blind)
+		mapfile -t guarded < <(scan_uses guarded)
 	fi
 	if [ "$json" -eq 1 ]; then
 		jq -cn --arg vm "$vm" --arg source "$(hostname)" --arg dest "$hostb" \
@@ -816,6 +863,9 @@ report() {
 			--arg rehearsal "$rehearsal" --arg rehearsal_why "$rehearsal_why" \
 			--argjson faults "$(json_list "${faults[@]}")" \
 			--argjson actions "$(json_list "${actions[@]}")" \
+			--argjson blind "$(json_list "${blind[@]}")" \
+			--argjson guarded "$(json_list "${guarded[@]}")" \
+			--argjson plan "$plan" \
 			'{vm: $vm, source: $source, destination: $dest, verdict: $verdict,
 			  needed_from: $needed_from, needed: $needed, missing: $missing,
 			  masked: $masked,
@@ -824,7 +874,8 @@ report() {
 			  config: $config, runs_on: $runs_on, workload_check: $check,
 			  rehearsal: {status: $rehearsal, detail: $rehearsal_why,
 			    faults: $faults},
-			  actions: $actions}'
+			  scan: {blind: $blind, guarded: $guarded},
+			  actions: $actions, plan: $plan}'
 		return
 	fi
 	printf 'hetmig report: %s from %s to %s\n' "$vm" "$(hostname)" "$hostb"
@@ -832,6 +883,13 @@ report() {
 	if [ "${#missing[@]}" -gt 0 ]; then
 		printf '  missing on %s: %s\n' "$hostb" "${missing[*]}"
 	fi
+	local u
+	for u in "${blind[@]}"; do
+		printf '    used without asking CPUID: %s\n' "$u"
+	done
+	for u in "${guarded[@]}"; do
+		printf '    used behind a CPU check (reported only): %s\n' "$u"
+	done
 	[ -z "$line" ] || printf '  cpuid= line (%s level): %s\n' "$level" "$line"
 	[ -z "$line" ] || printf '  masked for %s: %s\n' "$hostb" "${masked[*]:-(none)}"
 	[ -z "$line" ] || printf '    enforced (they fault when hidden): %s\n' "${enforced[*]:-(none)}"
@@ -870,11 +928,11 @@ main() {
 	need_xen
 	read_policies "$gtype"
 	find_needed
-	if ! check_needed; then
+	scan_programs
+	if ! make_plan; then
 		report "not possible: $hostb lacks features the VM needs"
 		exit 1
 	fi
-	make_line
 	run_rehearsal
 	if [ "$rehearsal" = failed ]; then
 		report "not possible: the workload failed on $hostb in the rehearsal"

@@ -6,7 +6,9 @@
 # migrate-prep's rehearsal boots the VM's twin on B with the line B would
 # get: blind dies there with SIGILL, migrate-prep exits 1 naming the
 # feature and the instruction, the VM keeps running on A with its config
-# untouched, and no twin is left on B.
+# untouched, and no twin is left on B.  Then featscan over a copy of the
+# program finds the blind pdep without booting anything: migrate-prep
+# --scan refuses before any rehearsal.
 # lab: hosts=2
 # lab: timeout=1500
 # shellcheck source=../dom0/lib.sh
@@ -64,4 +66,19 @@ check xl list myvm -- "the VM still runs on A"
 check cmp -s /etc/xen/myvm.cfg /tmp/myvm.cfg.before -- "its config is untouched"
 check nothing_left_on_b -- "no twin and no copied config are left on B"
 check test ! -e "$dir/myvm.$LAB_PEER.cfg" -- "no config for B was written"
+
+# 4. featscan over a copy of the program sees the blind pdep without
+# booting anything: migrate-prep --scan refuses before any rehearsal.
+start=$SECONDS
+migrate-prep "${PREP_ARGS[@]}" --trial-config /etc/xen/myvm-trial.cfg \
+	--scan /lab/programs/blind --apply cold --shared-storage \
+	myvm "$LAB_PEER" </dev/null >/tmp/report 2>/tmp/err
+rc=$?
+cat /tmp/err /tmp/report
+check test "$rc" -eq 1 -- "--scan: not possible (exit $rc) in $((SECONDS - start))s"
+check grep -q 'missing on .*bmi2' /tmp/report -- "--scan: bmi2 is missing on B"
+check grep -qE 'used without asking CPUID: bmi2 \(pdep\) in /lab/programs/blind: scatter' /tmp/report -- \
+	"--scan: the report names the file and the function"
+check sh -c '! grep -q rehearsing /tmp/err' -- "--scan: no rehearsal was booted"
+check xl list myvm -- "--scan: the VM still runs on A"
 finish
