@@ -618,18 +618,25 @@ scan_programs() {
 }
 
 # scan_uses blind|guarded: the uses the scan found of the features B
-# lacks, as "FEATURE (MNEMONICS) in FILE: FUNCTION", one a line: blind or
-# required ones (they make the move not possible), or guarded ones
-# (reported only: a check in the program chooses its path).
+# lacks, one a line: blind or required ones (they make the move not
+# possible) as "FEATURE (MNEMONICS) in FILE: FUNCTION"; guarded ones
+# (reported only: a check in the program chooses its path) as
+# "FEATURE in N function(s) of FILE...", one line a feature.
 scan_uses() {
 	local -a have
 	[ -s "$work/scan.json" ] || return 0
 	mapfile -t have < <(names_of "$work/b.json")
 	jq -r --arg want "$1" --argjson have "$(json_list "${have[@]}")" '
-		.files[]? | .path as $p | .uses[]? |
-		select(.feature as $f | $have | index($f) | not) |
-		select(($want == "guarded") == (.class == "guarded")) |
-		"\(.feature) (\(.mnemonics | join(","))) in \($p): \(.function // "?")"
+		[.files[]? | .path as $p | .uses[]? |
+		 select(.feature as $f | $have | index($f) | not) |
+		 select(($want == "guarded") == (.class == "guarded")) |
+		 . + {path: $p}] |
+		if $want == "guarded" then
+			group_by(.feature)[] |
+			"\(.[0].feature) in \(length) function(s) of \([.[].path] | unique | join(", "))"
+		else
+			.[] | "\(.feature) (\(.mnemonics | join(","))) in \(.path): \(.function // "?")"
+		end
 	' "$work/scan.json"
 }
 
