@@ -11,6 +11,8 @@
 #                                 CMD exits 2 with exactly one stderr line
 #                                 matching REGEX and nothing on stdout
 #   summary NAME                  "NAME: N passed, M failed"; status 0 or 1
+#   setup_fake                    a fresh state for the xl test double of
+#                                 tests/featmin/fake-bin, and $tmp/t1.cfg
 
 passed=0
 failed=0
@@ -75,4 +77,11 @@ expect_error() {
 summary() {
 	printf '%s: %d passed, %d failed\n' "$1" "$passed" "$failed"
 	[ "$failed" -eq 0 ]
+}
+
+setup_fake() {
+	mkdir -p "$tmp/xlstate" "$tmp/console"
+	rm -f "$tmp/xlstate"/* "$tmp/console"/*
+	export FAKE_XL_DIR=$tmp/xlstate HETMIG_CONSOLE_DIR=$tmp/console
+	printf 'name = "t1"\ntype = "pvh"\nkernel = "/boot/vmlinuz"\n' >"$tmp/t1.cfg"
 }

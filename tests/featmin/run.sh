@@ -571,13 +571,6 @@ EOF
 
 # --- the trial scripts, against the xl test double -----------------------
 
-setup_fake() {
-	mkdir -p "$tmp/xlstate" "$tmp/console"
-	rm -f "$tmp/xlstate"/* "$tmp/console"/*
-	export FAKE_XL_DIR=$tmp/xlstate HETMIG_CONSOLE_DIR=$tmp/console
-	printf 'name = "t1"\ntype = "pvh"\nkernel = "/boot/vmlinuz"\n' >"$tmp/t1.cfg"
-}
-
 # trial_case NAME WANT_RC MODE [trial.sh options...]
 trial_case() {
 	local name=$1

@@ -21,13 +21,6 @@ vmsh=$top/scripts/vm.sh
 trialsh=$top/scripts/trial.sh
 pwned=$tmp/pwned
 
-setup_fake() {
-	mkdir -p "$tmp/xlstate" "$tmp/console"
-	rm -f "$tmp/xlstate"/* "$tmp/console"/*
-	export FAKE_XL_DIR=$tmp/xlstate HETMIG_CONSOLE_DIR=$tmp/console
-	printf 'name = "t1"\ntype = "pvh"\nkernel = "/boot/vmlinuz"\n' >"$tmp/t1.cfg"
-}
-
 # fx CMD...: CMD with the test doubles first on PATH.
 fx() {
 	env PATH="$fake:$PATH" "$@"
