@@ -365,6 +365,29 @@ test_synopsis() {
 	done
 }
 
+# --- commit subjects -------------------------------------------------------
+
+# Every commit since .gitmessage came (the template says the rule) has a
+# subject of at most 72 characters that does not chain two changes with
+# "; ".  Older history is left as it is.  Outside a git checkout there is
+# nothing to read.
+test_commit_subjects() {
+	local base
+	local subject
+	git -C "$top" rev-parse --git-dir >/dev/null 2>&1 || return 0
+	base=$(git -C "$top" log -n 1 --format=%H --diff-filter=A -- .gitmessage 2>/dev/null)
+	[ -n "$base" ] || return 0
+	while IFS= read -r subject; do
+		if [ "${#subject}" -gt 72 ]; then
+			not_ok "commit subject over 72 characters: '$subject'"
+		elif [[ $subject == *"; "* ]]; then
+			not_ok "commit subject chains changes with '; ': '$subject'"
+		else
+			ok
+		fi
+	done < <(git -C "$top" log --no-merges --format=%s "$base~1..HEAD")
+}
+
 # --- links ----------------------------------------------------------------
 
 # anchors FILE: the GitHub anchors of FILE's headings (outside code), one a
@@ -427,6 +450,7 @@ main() {
 	test_options
 	test_synopsis
 	test_links
+	test_commit_subjects
 	summary docs
 }
 
