@@ -15,7 +15,7 @@ trap 'rm -f "$log"' EXIT
 
 # run SCENARIO [LAB-ARGS...]: into $log; its last lines on failure.
 run() {
-	"$here/lab.sh" run "$@" >"$log" 2>&1 || {
+	V=1 "$here/lab.sh" run "$@" >"$log" 2>&1 || {
 		tail -n 40 "$log" >&2
 		exit 1
 	}

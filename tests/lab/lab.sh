@@ -9,9 +9,13 @@
 #
 # `run` boots one or two nested Xen hosts (a scenario whose file says
 # "# lab: hosts=2" gets two: A and B, A with avx2, bmi2 and fma and B
-# without), runs the scenario in A's dom0, streams both serial consoles
-# prefixed "A| " and "B| ", and exits with the verdict: 0 pass, 1 fail,
-# 2 the lab could not run (the reason is taken from the serial log).
+# without), runs the scenario in A's dom0 and exits with the verdict: 0
+# pass, 1 fail, 2 the lab could not run (the reason is taken from the
+# serial log).  It prints the scenario's own story: A's console without
+# the kernels', Xen's and the guests' lines; both whole consoles go to
+# build/lab/logs/SCENARIO.A.log and .B.log, and on a failure the last
+# lines of A's follow.  V=1 streams both consoles as they come, prefixed
+# "A| " and "B| ".
 # HETMIG_BUILD names the build directory whose binaries go into dom0
 # (default: build).
 set -euo pipefail
@@ -349,8 +353,31 @@ boot() {
 		"$@" >"$tmp/$role.qemu" 2>&1 &
 	pids+=("$!")
 	: >>"$tmp/$role.serial"
-	tail -F -n +1 "$tmp/$role.serial" 2>/dev/null | sed -u "s/^/$role| /" &
-	pids+=("$!")
+	if [ -n "${V:-}" ]; then
+		tail -F -n +1 "$tmp/$role.serial" 2>/dev/null | sed -u "s/^/$role| /" &
+		pids+=("$!")
+	elif [ "$role" = A ]; then
+		tail -F -n +1 "$tmp/$role.serial" 2>/dev/null |
+			grep --line-buffered -avE "$noise" &
+		pids+=("$!")
+	fi
+}
+
+# The lines of A's console that are not the scenario's story: the
+# kernels' (time-stamped) and Xen's messages, the guests' consoles
+# ("[name] "), the trials' talk and xl's, dom0's start-up.
+noise='^(\[|\(XEN\)|  \| |Parsing config|trial\.sh: |lab: |Xen |xl: |xc: |Name +ID|[A-Za-z0-9_-]+ +[0-9]+ +[0-9]+ +[0-9]+ |Saving to migration|migration sender:|Migration successful|mapping kernel|about to get started|\r?$)'
+
+# keep_logs: both whole consoles into build/lab/logs, for whoever reads
+# past the story.
+keep_logs() {
+	local role
+	mkdir -p "$out/logs"
+	for role in A B; do
+		[ -e "$tmp/$role.serial" ] || continue
+		cp "$tmp/$role.serial" "$out/logs/$scenario.$role.log"
+	done
+	[ -n "${V:-}" ] || printf 'lab: the whole consoles: %s\n' "$out/logs/$scenario.[AB].log"
 }
 
 # why ROLE: the reason a host did not finish, from its serial log.
@@ -411,6 +438,12 @@ run_in_netns() {
 		sleep 1
 	done
 	v=$(sed -n 's/^LAB-VERDICT: \([0-9]*\).*/\1/p' "$tmp/A.serial" | tail -n 1)
+	sleep 1
+	keep_logs
+	if [ "$v" != 0 ] && [ -z "${V:-}" ]; then
+		printf 'lab: the last lines of host A'"'"'s console:\n'
+		tail -n 40 "$tmp/A.serial" | sed 's/^/A| /'
+	fi
 	case $v in
 	0) printf 'lab: %s: pass (%ds)\n' "$scenario" "$SECONDS"; return 0 ;;
 	1) printf 'lab: %s: FAIL (%ds)\n' "$scenario" "$SECONDS"; return 1 ;;

@@ -20,7 +20,7 @@ featdump -f /var/lib/hetmig/myvm/needed.json | tr '\n' ' '
 echo
 banner "2. the VM on host A, and what it sees (featdump -d myvm -o table)"
 start_myvm
-featdump -d myvm -o table | head -n 12
+featdump -d myvm -o table | head -n 6
 echo "..."
 banner "3. what host B lacks (featcmp myvm's policy against B's)"
 featdump -d myvm -o json >/tmp/vm.json
@@ -29,10 +29,12 @@ featcmp /tmp/vm.json /tmp/b.json
 banner "4. a dry run: what migrate-prep would write (migrate-prep -n)"
 migrate-prep "${PREP_ARGS[@]}" -n myvm "$LAB_PEER" </dev/null
 banner "5. the whole flow: check, write, restart on A, live-migrate"
+# Its talk, without the config diff step 4 showed already.
 migrate-prep "${PREP_ARGS[@]}" "${REHEARSE_ARGS[@]}" --apply live --restart-on-source \
 	--check-marker 'cpuwork: tick [0-9]+' \
-	myvm "$LAB_PEER" </dev/null >/tmp/report
+	myvm "$LAB_PEER" </dev/null >/tmp/report 2>/tmp/talk
 rc=$?
+grep '^migrate-prep: ' /tmp/talk
 banner "6. the report"
 cat /tmp/report
 check test "$rc" -eq 0 -- "migrate-prep moved the VM (exit 0)"
