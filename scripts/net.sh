@@ -400,7 +400,10 @@ preflight() {
 
 # --- the record of what 'up' added -----------------------------------------
 #
-# One record a line, words separated by spaces, undone in reverse order:
+# One record a line, words separated by spaces, undone in reverse order.
+# A record is written before its change is made, so that whatever stops
+# net.sh (an error, a signal, kill -9) leaves no change without a record;
+# undoing a record whose change was never made finds nothing to undo.
 #   bridge BR ip|brctl        the bridge was created
 #   addr BR ADDR/PFX          the address was added to BR
 #   up BR                     BR was set up
@@ -444,10 +447,22 @@ recorded() {
 	return 1
 }
 
-# record WORDS...: add a record and write the state file at once, so that a
-# run that dies leaves a record 'down' can use.
+# record WORDS...: add a record and write the state file at once, before
+# the change is made, so that a run that dies leaves a record 'down' can
+# use.  A record an earlier, interrupted run left (its change maybe never
+# made) moves to the end: the change is this run's now.
 record() {
-	recorded "$@" || STATE+=("$*")
+	local j
+	local kept
+	kept=()
+	for ((j = 0; j < ${#STATE[@]}; j++)); do
+		if [ "${STATE[j]}" != "$*" ]; then
+			kept+=("${STATE[j]}")
+		elif [ "$j" -lt "$UP_FIRST" ]; then
+			UP_FIRST=$((UP_FIRST - 1))
+		fi
+	done
+	STATE=("${kept[@]}" "$*")
 	state_save
 }
 
@@ -460,21 +475,32 @@ lock_take() {
 }
 
 # on_exit STATUS: undo what a failed 'up' added in this run, then drop the
-# lock, then exit with STATUS.
+# lock, then exit with STATUS.  What could not be undone keeps its record,
+# and the last line says so: it never claims a removal that did not happen.
 on_exit() {
 	local rc
 	local i
 	local words
+	local left
 	rc=$1
 	set +e
 	if [ "$rc" -ne 0 ] && [ "$UP_FIRST" -ge 0 ]; then
+		left=()
 		for ((i = ${#STATE[@]} - 1; i >= UP_FIRST; i--)); do
 			read -ra words <<<"${STATE[i]}"
-			undo "${words[@]}" || warn "could not undo '${STATE[i]}'"
+			if ! undo "${words[@]}"; then
+				warn "could not undo '${STATE[i]}'"
+				left=("${STATE[i]}" "${left[@]}")
+			fi
 		done
-		STATE=("${STATE[@]:0:UP_FIRST}")
-		state_save
-		warn "'up' failed: what it had added is removed"
+		STATE=("${STATE[@]:0:UP_FIRST}" "${left[@]}")
+		if ! state_save; then
+			warn "'up' failed, and '$STATE_FILE' could not be written: check with 'net.sh status'"
+		elif [ "${#left[@]}" -eq 0 ]; then
+			warn "'up' failed: what it had added is removed"
+		else
+			warn "'up' failed: ${#left[@]} change(s) could not be undone; they stay in '$STATE_FILE' for 'net.sh down'"
+		fi
 	fi
 	[ "$LOCKED" -eq 0 ] || rm -f -- "$LOCK_FILE"
 	exit "$rc"
@@ -553,41 +579,41 @@ cmd_up() {
 
 	if ! link_exists "$br"; then
 		if [ "${CONF[BRIDGE_TOOL]}" = brctl ]; then
-			must "create bridge '$br'" brctl addbr "$br"
 			record bridge "$br" brctl
+			must "create bridge '$br'" brctl addbr "$br"
 			must "set forward delay of '$br'" brctl setfd "$br" 0
 		else
-			must "create bridge '$br'" ip link add name "$br" type bridge forward_delay 0
 			record bridge "$br" ip
+			must "create bridge '$br'" ip link add name "$br" type bridge forward_delay 0
 		fi
 		say "created bridge '$br'"
 		added=$((added + 1))
 	fi
 	if ! has_addr "$br" "$DOM0_CIDR"; then
-		must "add '$DOM0_CIDR' to '$br'" ip addr add "$DOM0_CIDR" brd + dev "$br"
 		record addr "$br" "$DOM0_CIDR"
+		must "add '$DOM0_CIDR' to '$br'" ip addr add "$DOM0_CIDR" brd + dev "$br"
 		say "added '$DOM0_CIDR' to '$br'"
 		added=$((added + 1))
 	fi
 	if ! link_is_up "$br"; then
-		must "set '$br' up" ip link set dev "$br" up
 		record up "$br"
+		must "set '$br' up" ip link set dev "$br" up
 		say "set '$br' up"
 		added=$((added + 1))
 	fi
 	f=$(forwarding)
 	if [ "$f" != 1 ]; then
-		printf '1\n' >"$FORWARD_SYSCTL" || die "cannot write '$FORWARD_SYSCTL'"
 		record sysctl ip_forward "$f"
+		printf '1\n' >"$FORWARD_SYSCTL" || die "cannot write '$FORWARD_SYSCTL'"
 		say "enabled IPv4 forwarding"
 		added=$((added + 1))
 	fi
 	for f in "${RULES[@]}"; do
 		"$f"
 		if ! rule_present "${RULE[@]}"; then
+			record rule "${RULE[@]}"
 			must "add rule '-t ${RULE[0]} -A ${RULE[*]:1}'" \
 				iptables -w -t "${RULE[0]}" -A "${RULE[@]:1}"
-			record rule "${RULE[@]}"
 			say "added rule '-t ${RULE[0]} -A ${RULE[*]:1}'"
 			added=$((added + 1))
 		fi

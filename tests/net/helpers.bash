@@ -222,3 +222,177 @@ backend_of() {
 rules_in() {
 	ip netns exec "$D0" "$1" 2>/dev/null | grep -c -e "$2" || true
 }
+
+# --- interrupting net.sh at every step ---------------------------------------
+#
+# intr_setup: a directory of stand-ins for ip, iptables and brctl (set
+# INTR_BIN to it); put first on PATH, they run the real commands, counting
+# every one that changes something (ip's add, del, set, ... and -batch,
+# iptables' -A, -D, -I, ..., brctl's addbr, addif, ...).  At the change
+# number INTR_AT they interrupt the net.sh that runs them, as INTR_HOW says:
+#   kill-before  SIGKILL net.sh, and the change is not made
+#   kill-after   make the change, then SIGKILL net.sh
+#   term         SIGTERM net.sh, then make the change: its trap runs once
+#                the command is done, as when a user stops net.sh while a
+#                command runs
+# and leave the file $INTR_DIR/fired.  Nothing fires when INTR_AT is past
+# the last change: the loops of the tests end there.
+intr_setup() {
+	INTR_DIR="$BATS_TEST_TMPDIR/intr"
+	INTR_BIN="$INTR_DIR/bin"
+	mkdir -p "$INTR_BIN"
+	cat >"$INTR_BIN/stand-in" <<'WRAP'
+#!/usr/bin/env bash
+set -u
+name=${0##*/}
+real=
+IFS=: read -ra dirs <<<"$INTR_REAL_PATH"
+for d in "${dirs[@]}"; do
+	if [ -x "$d/$name" ]; then
+		real=$d/$name
+		break
+	fi
+done
+[ -n "$real" ] || { echo "$name: not found on $INTR_REAL_PATH" >&2; exit 127; }
+change=0
+case $name in
+ip) [[ " $* " =~ \ (add|del|delete|set|replace|change|flush|-batch)\  ]] && change=1 ;;
+iptables) [[ " $* " =~ \ -[ADINXPFR]\  ]] && change=1 ;;
+brctl) [[ " $* " =~ \ (addbr|delbr|addif|delif|setfd|stp)\  ]] && change=1 ;;
+esac
+[ "$change" -eq 1 ] || exec "$real" "$@"
+n=0
+[ ! -e "$INTR_DIR/count" ] || read -r n <"$INTR_DIR/count"
+n=$((n + 1))
+printf '%s\n' "$n" >"$INTR_DIR/count"
+[ "$n" -eq "$INTR_AT" ] || exec "$real" "$@"
+printf '%s %s: %s %s\n' "$INTR_HOW" "$n" "$name" "$*" >"$INTR_DIR/fired"
+# net.sh is the topmost of the processes above us that run bash with its
+# path as first argument (the others are its command substitutions; above
+# it is timeout, whose arguments name it too).
+runs_net_sh() {
+	local args
+	mapfile -d '' -t args <"/proc/$1/cmdline"
+	[ "${args[1]:-}" = "$INTR_NET_SH" ]
+}
+pid=$PPID
+while :; do
+	stat=$(<"/proc/$pid/stat")
+	stat=${stat##*) }
+	read -r _ ppid _ <<<"$stat"
+	runs_net_sh "$ppid" || break
+	pid=$ppid
+done
+runs_net_sh "$pid" || { echo "stand-in: no net.sh above pid $$" >&2; exit 99; }
+case $INTR_HOW in
+kill-before)
+	kill -KILL "$pid"
+	exit 1
+	;;
+kill-after)
+	rc=0
+	"$real" "$@" || rc=$?
+	kill -KILL "$pid"
+	exit "$rc"
+	;;
+term)
+	kill -TERM "$pid"
+	exec "$real" "$@"
+	;;
+esac
+WRAP
+	chmod +x "$INTR_BIN/stand-in"
+	ln -s stand-in "$INTR_BIN/ip"
+	ln -s stand-in "$INTR_BIN/iptables"
+	ln -s stand-in "$INTR_BIN/brctl"
+	export INTR_DIR INTR_BIN
+	export INTR_REAL_PATH=$PATH
+	export INTR_NET_SH=$NET_SH
+}
+
+# net_intr HOW AT ARGS...: net.sh ARGS in dom0 with the stand-ins, to be
+# interrupted as HOW at the change number AT.
+net_intr() {
+	local how
+	local at
+	how=$1
+	at=$2
+	shift 2
+	rm -f "$INTR_DIR/count" "$INTR_DIR/fired"
+	export INTR_HOW=$how INTR_AT=$at
+	net_path "$INTR_BIN:$PATH" "$@"
+}
+
+# intr_fired: true if the last net_intr interrupted net.sh.
+intr_fired() {
+	[ -e "$INTR_DIR/fired" ]
+}
+
+# interrupt_every_step BEFORE ARGS...: interrupt 'net.sh ARGS' at each of
+# its changes in turn, each way of intr_setup, and check after each that
+# the interrupted run said nothing false and that 'down' (after a later
+# complete 'up' too) leaves dom0 as snapshot BEFORE saw it.  Prints one
+# line per interruption, for the test's log.
+interrupt_every_step() {
+	local before
+	local how
+	local at
+	local rc
+	before=$1
+	shift
+	intr_setup
+	for how in term kill-before kill-after; do
+		at=1
+		while :; do
+			rc=0
+			net_intr "$how" "$at" "$@" >"$BATS_TEST_TMPDIR/intr.out" 2>&1 || rc=$?
+			intr_fired || break
+			printf '%s -> exit %s\n' "$(cat "$INTR_DIR/fired")" "$rc"
+			intr_check "$how" "$rc" "$before"
+			at=$((at + 1))
+		done
+		# Every change was reached: the last run went through.
+		[ "$rc" -eq 0 ] || { cat "$BATS_TEST_TMPDIR/intr.out"; return 1; }
+		[ "$at" -gt 1 ]
+		run -0 net down
+		same_as "$before"
+	done
+}
+
+# intr_check HOW RC BEFORE: after an interrupted run, its exit status and
+# last words, then 'down', and 'up' + 'down', each back to BEFORE.
+intr_check() {
+	local how
+	local rc
+	local before
+	local lock
+	how=$1
+	rc=$2
+	before=$3
+	lock="$HETMIG_STATE_DIR/net/lock"
+	case $how in
+	term)
+		# The trap undid this run's changes, and says so only if true.
+		[ "$rc" -eq 130 ] || { cat "$BATS_TEST_TMPDIR/intr.out"; return 1; }
+		[ ! -e "$lock" ]
+		if ! same_as "$before"; then
+			cat "$BATS_TEST_TMPDIR/intr.out"
+			return 1
+		fi
+		;;
+	kill-*)
+		[ "$rc" -eq 137 ]
+		# A killed net.sh leaves its lock; its error says what to do.
+		[ -e "$lock" ]
+		run -2 net down
+		# shellcheck disable=SC2154 # set by bats' run
+		[[ $output == *"$lock"* ]]
+		rm -f -- "$lock"
+		;;
+	esac
+	run -0 net down
+	same_as "$before"
+	run -0 net up
+	run -0 net down
+	same_as "$before"
+}

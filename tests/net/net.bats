@@ -429,6 +429,26 @@ refuses() {
 	[ ! -e "$HETMIG_STATE_DIR/net/lock" ]
 }
 
+@test "bad: a failure whose undoing fails too says so, and down finishes it" {
+	local wrap
+	wrap="$BATS_TEST_TMPDIR/wrap"
+	mkdir -p "$wrap"
+	printf '#!/bin/sh\ncase " $* " in *" -A FORWARD "*) echo "iptables: injected failure" >&2; exit 4 ;; esac\nexec %s "$@"\n' \
+		"$(command -v iptables)" >"$wrap/iptables"
+	printf '#!/bin/sh\ncase " $* " in *" link del "*) echo "ip: injected failure" >&2; exit 2 ;; esac\nexec %s "$@"\n' \
+		"$(command -v ip)" >"$wrap/ip"
+	chmod +x "$wrap/iptables" "$wrap/ip"
+	snapshot "$BATS_TEST_TMPDIR/before"
+	run -2 net_path "$wrap:$PATH" up
+	[[ $output == *"net.sh: warning: could not undo 'bridge xenbr0 ip'"* ]]
+	[ "${lines[-1]}" = "net.sh: warning: 'up' failed: 1 change(s) could not be undone; they stay in '$HETMIG_STATE_DIR/net/net.state' for 'net.sh down'" ]
+	[[ $output != *"what it had added is removed"* ]]
+	grep -qx 'bridge xenbr0 ip' "$HETMIG_STATE_DIR/net/net.state"
+	[ "$(grep -cv '^#' "$HETMIG_STATE_DIR/net/net.state")" -eq 1 ]
+	run -0 net down
+	same_as "$BATS_TEST_TMPDIR/before"
+}
+
 @test "bad: a failure right after the bridge was made removes the bridge" {
 	local wrap
 	wrap="$BATS_TEST_TMPDIR/wrap"
@@ -465,4 +485,9 @@ refuses() {
 	run -2 ip netns exec "$D0" "$BASH" "$NET_SH" -x up
 	run -0 ip netns exec "$D0" "$BASH" "$NET_SH" -h
 	[[ $output == usage:* ]]
+}
+
+@test "interrupted: at every change of up, killed or stopped, down restores dom0" {
+	snapshot "$BATS_TEST_TMPDIR/before"
+	interrupt_every_step "$BATS_TEST_TMPDIR/before" up
 }
