@@ -466,9 +466,20 @@ record() {
 	state_save
 }
 
+# lock_take: make the lock, which holds our pid, or die.  A lock whose pid
+# is not running was left by a killed net.sh (SIGKILL runs no trap): the
+# error says so, and the user, who knows that nothing else runs, removes
+# it.  It is not taken over here: two runs that both found it stale could
+# then both hold it.
 lock_take() {
+	local pid
 	mkdir -p -- "$STATE_DIR" || die "cannot create state directory '$STATE_DIR'"
 	if ! (set -C && printf '%s\n' "$$" >"$LOCK_FILE") 2>/dev/null; then
+		pid=
+		read -r pid <"$LOCK_FILE" 2>/dev/null || true
+		if [[ $pid =~ ^[1-9][0-9]{0,9}$ ]] && [ -d /proc/self ] && ! [ -d "/proc/$pid" ]; then
+			die "'$LOCK_FILE' was left by net.sh $pid, which is no longer running: remove it, then run net.sh again"
+		fi
 		die "'$LOCK_FILE' exists: another net.sh is running (remove the file if not)"
 	fi
 	LOCKED=1

@@ -474,6 +474,21 @@ refuses() {
 	[ -e "$HETMIG_STATE_DIR/net/lock" ]
 }
 
+@test "bad: a lock left by a killed net.sh says so, and changes nothing" {
+	local gone
+	sh -c 'exit 0' &
+	gone=$!
+	wait "$gone"
+	mkdir -p "$HETMIG_STATE_DIR/net"
+	echo "$gone" >"$HETMIG_STATE_DIR/net/lock"
+	snapshot "$BATS_TEST_TMPDIR/before"
+	run -2 net up
+	[ "$output" = "net.sh: '$HETMIG_STATE_DIR/net/lock' was left by net.sh $gone, which is no longer running: remove it, then run net.sh again" ]
+	run -2 net down
+	same_as "$BATS_TEST_TMPDIR/before"
+	[ "$(cat "$HETMIG_STATE_DIR/net/lock")" = "$gone" ]
+}
+
 @test "usage errors exit 2" {
 	run -2 net
 	[[ $output == usage:* ]]
