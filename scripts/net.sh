@@ -8,8 +8,8 @@
 #   up            create what is missing, record what was added
 #   down          remove exactly what 'up' recorded, nothing else
 #   status        a table of what exists; exit 0 healthy, 1 not
-#   check [IP]    exit 0 if bridge, forwarding and rules are in place
-#                 (and the guest at IP answers ping), 1 if not
+#   check [IP]    exit 0 if everything 'up' sets is in place (and the guest
+#                 at IP answers ping), 1 if not
 #   guest-config  the guest's address, route and resolver, and the
 #                 vif = [...] line for its xl config
 #
@@ -31,7 +31,8 @@ ETC_CONF=/etc/hetmig/net.conf
 STATE_DIR=${HETMIG_STATE_DIR:-/var/lib/hetmig}/net
 STATE_FILE="$STATE_DIR/net.state"
 LOCK_FILE="$STATE_DIR/lock"
-FORWARD_SYSCTL=/proc/sys/net/ipv4/ip_forward
+SYSCTL_DIR=/proc/sys/net/ipv4
+FORWARD_SYSCTL=$SYSCTL_DIR/ip_forward
 
 KNOWN_KEYS=(BRIDGE LAN DOM0_ADDR UPLINK GUEST_DNS GUEST_ADDR GUEST_IF BRIDGE_TOOL)
 REQUIRED_KEYS=(BRIDGE LAN DOM0_ADDR UPLINK GUEST_DNS)
@@ -47,9 +48,21 @@ DOM0_CIDR=   # DOM0_ADDR/LAN_PFX, as it goes on the bridge
 GUEST_IP=    # the guest's address for guest-config
 UPLINK_DEV=  # UPLINK with 'auto' resolved, set by uplink_resolve
 
-STATE=()       # records of what 'up' added, one per line of STATE_FILE
-UP_FIRST=-1    # index in STATE of this run's first record while 'up' runs
+STATE=()     # records of what 'up' added, one per line of STATE_FILE
+RUN_CMD=     # the command that is running, for messages
+RUN_FIRST=-1 # index in STATE of this run's first record while up runs
 LOCKED=0
+BATCH_FILE=  # the ip -batch file of this run, removed on exit
+
+# What 'up' is about to do, filled by the plan_* functions:
+# the records, the brctl commands, the lines of the one ip -batch, the
+# sysctls (PATH VALUE), the rules (TABLE CHAIN SPEC...), and what to say.
+P_REC=()
+P_BRCTL=()
+P_BATCH=()
+P_SYSCTL=()
+P_RULE=()
+P_SAY=()
 
 usage() {
 	cat <<EOF
@@ -92,6 +105,18 @@ lan_bcast() {
 	printf '%d\n' "$((LAN_NET | ((1 << (32 - LAN_PFX)) - 1)))"
 }
 
+# in_list WORD LIST...: true if WORD is one of LIST.
+in_list() {
+	local w
+	local x
+	w=$1
+	shift
+	for x in "$@"; do
+		[ "$x" = "$w" ] && return 0
+	done
+	return 1
+}
+
 # --- the configuration file ------------------------------------------------
 
 # conf_where KEY: "FILE:LINE" of KEY, for messages.
@@ -109,7 +134,6 @@ conf_read() {
 	local key
 	local val
 	local k
-	local known
 	file=$1
 	CONF_FILE=$file
 	if ! [ -f "$file" ] || ! [ -r "$file" ]; then
@@ -134,11 +158,7 @@ conf_read() {
 		else
 			die "$file:$n: malformed value for $key (one word, or quoted, no \$ or \`): '$val'"
 		fi
-		known=0
-		for k in "${KNOWN_KEYS[@]}"; do
-			[ "$k" = "$key" ] && known=1
-		done
-		[ "$known" -eq 1 ] || die "$file:$n: unknown key '$key'"
+		in_list "$key" "${KNOWN_KEYS[@]}" || die "$file:$n: unknown key '$key'"
 		[ -z "${CONF_LINE[$key]:-}" ] ||
 			die "$file:$n: '$key' already set on line ${CONF_LINE[$key]}"
 		CONF[$key]=$val
@@ -174,12 +194,13 @@ conf_check() {
 	local v
 	local a
 	local dns
-	v=${CONF[BRIDGE]}
-	valid_ifname "$v" || die "$(conf_where BRIDGE): BRIDGE '$v' is not an interface name"
+	local br
+	br=${CONF[BRIDGE]}
+	valid_ifname "$br" || die "$(conf_where BRIDGE): BRIDGE '$br' is not an interface name"
 	v=${CONF[UPLINK]}
 	[ "$v" = auto ] || valid_ifname "$v" ||
 		die "$(conf_where UPLINK): UPLINK '$v' is not an interface name or 'auto'"
-	[ "$v" != "${CONF[BRIDGE]}" ] ||
+	[ "$v" != "$br" ] ||
 		die "$(conf_where UPLINK): UPLINK '$v' is the bridge itself"
 
 	v=${CONF[LAN]}
@@ -263,29 +284,40 @@ bridge_ports() {
 	printf '%s\n' "${ports[*]}"
 }
 
-# addr_owner CIDR: print the interface that holds the address of CIDR (as
-# "ADDR/PFX DEV"), if any.
-addr_owner() {
-	local dev
+# dev_addrs DEV: print DEV's IPv4 addresses (ADDR/PFX), one a line.
+dev_addrs() {
 	local a
-	while read -r _ dev _ a _; do
-		if [ "${a%/*}" = "${1%/*}" ]; then
-			printf '%s %s\n' "$a" "$dev"
-			return 0
-		fi
-	done < <(ip -4 -o addr show)
+	while read -r _ _ _ a _; do
+		printf '%s\n' "$a"
+	done < <(ip -4 -o addr show dev "$1" 2>/dev/null)
 }
 
+# has_addr DEV CIDR: true if DEV holds CIDR (another device may too).
 has_addr() {
-	local owner
-	owner=$(addr_owner "$2")
-	[ "$owner" = "$2 $1" ]
+	local a
+	while read -r a; do
+		[ "$a" = "$2" ] && return 0
+	done < <(dev_addrs "$1")
+	return 1
+}
+
+# sysctl_get PATH: print the value of /proc/sys/net/ipv4/PATH.
+sysctl_get() {
+	local v
+	read -r v <"$SYSCTL_DIR/$1"
+	printf '%s\n' "$v"
+}
+
+# sysctl_put PATH VALUE: write it, or say why not and return 1.
+sysctl_put() {
+	if ! { printf '%s\n' "$2" >"$SYSCTL_DIR/$1"; } 2>/dev/null; then
+		printf '%s: cannot write %s to %s\n' "$PROG" "$2" "'$SYSCTL_DIR/$1'" >&2
+		return 1
+	fi
 }
 
 forwarding() {
-	local v
-	read -r v <"$FORWARD_SYSCTL"
-	printf '%s\n' "$v"
+	sysctl_get ip_forward
 }
 
 # uplink_resolve: set UPLINK_DEV from UPLINK; with 'auto', the device of the
@@ -308,18 +340,16 @@ uplink_resolve() {
 	return 1
 }
 
-# The three rules, as words after "iptables -t TABLE -A": TABLE CHAIN SPEC...
-rule_nat() {
-	RULE=(nat POSTROUTING -s "${CONF[LAN]}" -o "$UPLINK_DEV" -j MASQUERADE)
+# The rules, as words after "iptables -t TABLE -A": TABLE CHAIN SPEC...
+# rules_wanted fills RULES with one "TABLE CHAIN SPEC..." line a rule.
+rules_wanted() {
+	local br
+	br=${CONF[BRIDGE]}
+	RULES=()
+	RULES+=("nat POSTROUTING -s ${CONF[LAN]} -o $UPLINK_DEV -j MASQUERADE")
+	RULES+=("filter FORWARD -i $br -o $UPLINK_DEV -s ${CONF[LAN]} -j ACCEPT")
+	RULES+=("filter FORWARD -i $UPLINK_DEV -o $br -d ${CONF[LAN]} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
 }
-rule_fwd_out() {
-	RULE=(filter FORWARD -i "${CONF[BRIDGE]}" -o "$UPLINK_DEV" -s "${CONF[LAN]}" -j ACCEPT)
-}
-rule_fwd_back() {
-	RULE=(filter FORWARD -i "$UPLINK_DEV" -o "${CONF[BRIDGE]}" -d "${CONF[LAN]}"
-		-m conntrack --ctstate "RELATED,ESTABLISHED" -j ACCEPT)
-}
-RULES=(rule_nat rule_fwd_out rule_fwd_back)
 
 # iptables_backend: print which kernel interface the iptables on PATH
 # drives, nf_tables or legacy: rules made through the other one are not
@@ -373,13 +403,36 @@ route_overlap() {
 	done < <(ip -4 -o route show table main)
 }
 
+# --- preflight: every check of the system, before anything changes ----------
+
+# preflight_addr_free CIDR WHERE...: die if CIDR's address is on a device
+# other than WHERE.
+preflight_addr_free() {
+	local a
+	local line
+	local dev
+	a=$1
+	shift
+	while read -r _ dev _ line _; do
+		[ "${line%/*}" = "${a%/*}" ] || continue
+		in_list "$dev" "$@" ||
+			die "address '${a%/*}' is already in use as '$line' on '$dev'"
+	done < <(ip -4 -o addr show)
+}
+
+preflight_nat() {
+	local br
+	local r
+	br=${CONF[BRIDGE]}
+	preflight_addr_free "$DOM0_CIDR" "$br"
+	r=$(route_overlap)
+	[ -z "$r" ] || die "LAN '${CONF[LAN]}' overlaps the route '$r'"
+}
+
 # preflight: every check of the system that 'up' needs, before it changes
-# anything: the bridge tool, the uplink, the bridge, the address, the
-# routes.  Root and the tools were checked by main.
+# anything.  Root and the tools were checked by main.
 preflight() {
 	local br
-	local owner
-	local r
 	[ "${CONF[BRIDGE_TOOL]}" != brctl ] || need_cmd brctl bridge-utils
 	[ -r "$FORWARD_SYSCTL" ] || die "cannot read '$FORWARD_SYSCTL': is /proc mounted?"
 	br=${CONF[BRIDGE]}
@@ -390,12 +443,7 @@ preflight() {
 	if link_exists "$br" && ! is_bridge "$br"; then
 		die "'$br' exists and is not a bridge"
 	fi
-	owner=$(addr_owner "$DOM0_CIDR")
-	if [ -n "$owner" ] && [ "$owner" != "$DOM0_CIDR $br" ]; then
-		die "address '${CONF[DOM0_ADDR]}' is already in use as '${owner% *}' on '${owner#* }'"
-	fi
-	r=$(route_overlap)
-	[ -z "$r" ] || die "LAN '${CONF[LAN]}' overlaps the route '$r'"
+	preflight_nat
 }
 
 # --- the record of what 'up' added -----------------------------------------
@@ -404,25 +452,27 @@ preflight() {
 # A record is written before its change is made, so that whatever stops
 # net.sh (an error, a signal, kill -9) leaves no change without a record;
 # undoing a record whose change was never made finds nothing to undo.
-#   bridge BR ip|brctl        the bridge was created
-#   addr BR ADDR/PFX          the address was added to BR
-#   up BR                     BR was set up
-#   sysctl ip_forward OLD     forwarding was OLD and set to 1
-#   rule TABLE CHAIN SPEC...  the rule was appended
+#   bridge BR ip|brctl          the bridge was created
+#   addr DEV ADDR/PFX           the address was added to DEV
+#   up DEV                      DEV was set up
+#   sysctl PATH OLD             net.ipv4.PATH (ip_forward) was OLD and was set
+#   rule TABLE CHAIN SPEC...    the rule was appended
 
 state_load() {
 	local line
 	local n
+	local re
 	STATE=()
 	[ -e "$STATE_FILE" ] || return 0
+	re='^(bridge|addr|up|sysctl|rule) [^[:cntrl:]]+$'
 	n=0
 	while IFS= read -r line || [ -n "$line" ]; do
 		n=$((n + 1))
 		case $line in
 		'' | '#'*) continue ;;
-		bridge\ * | addr\ * | up\ * | sysctl\ * | rule\ *) STATE+=("$line") ;;
-		*) die "$STATE_FILE:$n: unknown record '$line'" ;;
 		esac
+		[[ $line =~ $re ]] || die "$STATE_FILE:$n: unknown record '$line'"
+		STATE+=("$line")
 	done <"$STATE_FILE"
 }
 
@@ -434,17 +484,13 @@ state_save() {
 	{
 		printf '# what "net.sh up" added; "net.sh down" removes it, last first\n'
 		printf '%s\n' "${STATE[@]}"
-	} >"$STATE_FILE.tmp"
-	mv -f -- "$STATE_FILE.tmp" "$STATE_FILE"
+	} >"$STATE_FILE.tmp" &&
+		mv -f -- "$STATE_FILE.tmp" "$STATE_FILE"
 }
 
 # recorded WORDS...: true if the record is in STATE.
 recorded() {
-	local r
-	for r in "${STATE[@]}"; do
-		[ "$r" = "$*" ] && return 0
-	done
-	return 1
+	in_list "$*" "${STATE[@]}"
 }
 
 # record WORDS...: add a record and write the state file at once, before
@@ -458,12 +504,12 @@ record() {
 	for ((j = 0; j < ${#STATE[@]}; j++)); do
 		if [ "${STATE[j]}" != "$*" ]; then
 			kept+=("${STATE[j]}")
-		elif [ "$j" -lt "$UP_FIRST" ]; then
-			UP_FIRST=$((UP_FIRST - 1))
+		elif [ "$j" -lt "$RUN_FIRST" ]; then
+			RUN_FIRST=$((RUN_FIRST - 1))
 		fi
 	done
 	STATE=("${kept[@]}" "$*")
-	state_save
+	state_save || die "cannot write '$STATE_FILE'"
 }
 
 # lock_take: make the lock, which holds our pid, or die.  A lock whose pid
@@ -483,36 +529,49 @@ lock_take() {
 		die "'$LOCK_FILE' exists: another net.sh is running (remove the file if not)"
 	fi
 	LOCKED=1
+	# A batch file whose run was killed; no other run is using one now.
+	rm -f -- "$STATE_DIR"/batch.*
 }
 
-# on_exit STATUS: undo what a failed 'up' added in this run, then drop the
-# lock, then exit with STATUS.  What could not be undone keeps its record,
-# and the last line says so: it never claims a removal that did not happen.
-on_exit() {
-	local rc
+# undo_records FIRST: undo STATE[FIRST..], newest first, saying each; the
+# records that could not be undone stay in STATE (LEFT counts them).
+undo_records() {
 	local i
 	local words
 	local left
+	left=()
+	for ((i = ${#STATE[@]} - 1; i >= $1; i--)); do
+		read -ra words <<<"${STATE[i]}"
+		if undo "${words[@]}"; then
+			[ "$RUN_FIRST" -ge 0 ] || say "undid '${STATE[i]}'"
+		else
+			warn "could not undo '${STATE[i]}'"
+			left=("${STATE[i]}" "${left[@]}")
+		fi
+	done
+	STATE=("${STATE[@]:0:$1}" "${left[@]}")
+	LEFT=${#left[@]}
+}
+
+# on_exit STATUS: undo what a failed 'up' added in this run,
+# then drop the lock, then exit with STATUS.  What could not be undone
+# keeps its record, and the last line says so: it never claims a removal
+# that did not happen.
+on_exit() {
+	local rc
 	rc=$1
 	set +e
-	if [ "$rc" -ne 0 ] && [ "$UP_FIRST" -ge 0 ]; then
-		left=()
-		for ((i = ${#STATE[@]} - 1; i >= UP_FIRST; i--)); do
-			read -ra words <<<"${STATE[i]}"
-			if ! undo "${words[@]}"; then
-				warn "could not undo '${STATE[i]}'"
-				left=("${STATE[i]}" "${left[@]}")
-			fi
-		done
-		STATE=("${STATE[@]:0:UP_FIRST}" "${left[@]}")
+	if [ "$rc" -ne 0 ] && [ "$RUN_FIRST" -ge 0 ]; then
+		undo_records "$RUN_FIRST"
 		if ! state_save; then
-			warn "'up' failed, and '$STATE_FILE' could not be written: check with 'net.sh status'"
-		elif [ "${#left[@]}" -eq 0 ]; then
-			warn "'up' failed: what it had added is removed"
+			warn "'$RUN_CMD' failed, and '$STATE_FILE' could not be written: check with 'net.sh status'"
+		elif [ "$LEFT" -eq 0 ]; then
+			warn "'$RUN_CMD' failed: what it had added is removed"
 		else
-			warn "'up' failed: ${#left[@]} change(s) could not be undone; they stay in '$STATE_FILE' for 'net.sh down'"
+			warn "'$RUN_CMD' failed: $LEFT change(s) could not be undone; they stay in '$STATE_FILE' for 'net.sh down'"
 		fi
 	fi
+	[ -z "$BATCH_FILE" ] || rm -f -- "$BATCH_FILE"
 	[ "$LOCKED" -eq 0 ] || rm -f -- "$LOCK_FILE"
 	exit "$rc"
 }
@@ -531,43 +590,43 @@ act() {
 	fi
 }
 
-# must WHAT CMD...: act, and exit 2 if it fails ('up' then undoes its work).
+# must WHAT CMD...: act, and exit 2 if it fails (the run then undoes its work).
 must() {
 	act "$@" || exit 2
 }
 
 # undo RECORD-WORDS...: remove one thing 'up' added, if it is still there.
 undo() {
-	local table
-	local chain
-	case $1 in
+	local kind
+	kind=$1
+	shift
+	case $kind in
 	bridge)
-		link_exists "$2" || return 0
-		if [ "${3:-ip}" = brctl ]; then
-			act "set '$2' down" ip link set dev "$2" down &&
-				act "delete bridge '$2'" brctl delbr "$2"
+		link_exists "$1" || return 0
+		if [ "${2:-ip}" = brctl ]; then
+			act "set '$1' down" ip link set dev "$1" down &&
+				act "delete bridge '$1'" brctl delbr "$1"
 		else
-			act "delete bridge '$2'" ip link del dev "$2"
+			act "delete bridge '$1'" ip link del dev "$1"
 		fi
 		;;
 	addr)
-		has_addr "$2" "$3" || return 0
-		act "remove '$3' from '$2'" ip addr del "$3" dev "$2"
+		has_addr "$1" "$2" || return 0
+		act "remove '$2' from '$1'" ip addr del "$2" dev "$1"
 		;;
 	up)
-		link_exists "$2" || return 0
-		act "set '$2' down" ip link set dev "$2" down
+		link_exists "$1" || return 0
+		act "set '$1' down" ip link set dev "$1" down
 		;;
 	sysctl)
-		[ "$2" = ip_forward ] && [[ $3 =~ ^[0-9]$ ]] || return 1
-		printf '%s\n' "$3" >"$FORWARD_SYSCTL"
+		[[ $1 =~ ^ip_forward$ ]] && [[ $2 =~ ^[0-9]+$ ]] ||
+			return 1
+		[ -e "$SYSCTL_DIR/$1" ] || return 0
+		sysctl_put "$1" "$2"
 		;;
 	rule)
-		table=$2
-		chain=$3
-		shift 3
-		rule_present "$table" "$chain" "$@" || return 0
-		act "delete rule '-t $table -A $chain $*'" iptables -w -t "$table" -D "$chain" "$@"
+		rule_present "$@" || return 0
+		act "delete rule '-t $1 -A ${*:2}'" iptables -w -t "$1" -D "${@:2}"
 		;;
 	*)
 		return 1
@@ -575,99 +634,190 @@ undo() {
 	esac
 }
 
+# --- planning and applying a change ------------------------------------------
+
+plan_reset() {
+	P_REC=()
+	P_BRCTL=()
+	P_BATCH=()
+	P_SYSCTL=()
+	P_RULE=()
+	P_SAY=()
+}
+
+# plan_count: print how many changes the plan holds.
+plan_count() {
+	printf '%d\n' "$((${#P_REC[@]} + ${#P_SYSCTL[@]} + ${#P_RULE[@]}))"
+}
+
+# plan_new_bridge BR: create the bridge BR; a new port forwards at once
+# (forward delay 0, should spanning tree be turned on).
+plan_new_bridge() {
+	if [ "${CONF[BRIDGE_TOOL]}" = brctl ]; then
+		P_REC+=("bridge $1 brctl")
+		P_BRCTL+=("brctl addbr $1")
+		P_BRCTL+=("brctl setfd $1 0")
+	else
+		P_REC+=("bridge $1 ip")
+		P_BATCH+=("link add name $1 type bridge forward_delay 0")
+	fi
+	P_SAY+=("created bridge '$1'")
+}
+
+# plan_link_up DEV: set DEV up if it is not.
+plan_link_up() {
+	link_is_up "$1" && return 0
+	P_REC+=("up $1")
+	P_BATCH+=("link set dev $1 up")
+	P_SAY+=("set '$1' up")
+}
+
+# plan_sysctl PATH VALUE: set net.ipv4.PATH to VALUE if it is not.
+plan_sysctl() {
+	[ "$(sysctl_get "$1")" != "$2" ] || return 0
+	P_SYSCTL+=("$1 $2")
+}
+
+# plan_rules: append the mode's rules that iptables -C does not find.
+plan_rules() {
+	local r
+	local words
+	rules_wanted
+	for r in "${RULES[@]}"; do
+		read -ra words <<<"$r"
+		rule_present "${words[@]}" || P_RULE+=("$r")
+	done
+}
+
+plan_nat() {
+	local br
+	br=${CONF[BRIDGE]}
+	link_exists "$br" || plan_new_bridge "$br"
+	if ! has_addr "$br" "$DOM0_CIDR"; then
+		P_REC+=("addr $br $DOM0_CIDR")
+		P_BATCH+=("address add $DOM0_CIDR brd + dev $br")
+		P_SAY+=("added '$DOM0_CIDR' to '$br'")
+	fi
+	plan_link_up "$br"
+	plan_sysctl ip_forward 1
+	plan_rules
+}
+
+# apply_batch: run P_BATCH as one 'ip -batch'; on failure say which line
+# failed and why, and return 1.
+apply_batch() {
+	local err
+	local n
+	[ "${#P_BATCH[@]}" -gt 0 ] || return 0
+	BATCH_FILE=$(mktemp -- "$STATE_DIR/batch.XXXXXX") || die "cannot create a file in '$STATE_DIR'"
+	printf '%s\n' "${P_BATCH[@]}" >"$BATCH_FILE" || die "cannot write '$BATCH_FILE'"
+	if ! err=$(ip -batch "$BATCH_FILE" 2>&1 >/dev/null); then
+		n=0
+		[[ $err =~ Command\ failed\ .*:([0-9]+) ]] && n=${BASH_REMATCH[1]}
+		if [ "$n" -ge 1 ] && [ "$n" -le "${#P_BATCH[@]}" ]; then
+			printf "%s: cannot apply 'ip %s': %s\n" "$PROG" "${P_BATCH[n - 1]}" "${err%%$'\n'*}" >&2
+		else
+			printf "%s: cannot apply 'ip -batch': %s\n" "$PROG" "${err%%$'\n'*}" >&2
+		fi
+		return 1
+	fi
+	rm -f -- "$BATCH_FILE"
+	BATCH_FILE=
+}
+
+# plan_apply: make the plan's changes, each record written before its
+# change: the records, then brctl's commands, then the
+# one ip -batch, then each sysctl, then each rule.  Exits 2 on a failure
+# (on_exit undoes this run's records).
+plan_apply() {
+	local r
+	local words
+	local path
+	local val
+	for r in "${P_REC[@]}"; do
+		record "$r"
+	done
+	for r in "${P_BRCTL[@]}"; do
+		read -ra words <<<"$r"
+		must "run '$r'" "${words[@]}"
+	done
+	apply_batch || exit 2
+	for r in "${P_SAY[@]}"; do
+		say "$r"
+	done
+	for r in "${P_SYSCTL[@]}"; do
+		read -r path val <<<"$r"
+		record "sysctl $path $(sysctl_get "$path")"
+		sysctl_put "$path" "$val" || exit 2
+		case $path in
+		ip_forward) say "enabled IPv4 forwarding" ;;
+		*) say "set net.ipv4.${path//\//.}=$val" ;;
+		esac
+	done
+	for r in "${P_RULE[@]}"; do
+		read -ra words <<<"$r"
+		record "rule $r"
+		must "add rule '-t ${words[0]} -A ${words[*]:1}'" \
+			iptables -w -t "${words[0]}" -A "${words[@]:1}"
+		say "added rule '-t ${words[0]} -A ${words[*]:1}'"
+	done
+}
+
+# run_start CMD: this run records from here on; a failure undoes it.
+run_start() {
+	RUN_CMD=$1
+	RUN_FIRST=${#STATE[@]}
+}
+
+run_end() {
+	RUN_FIRST=-1
+}
+
 # --- subcommands -----------------------------------------------------------
 
 cmd_up() {
-	local br
-	local f
-	local added
-	br=${CONF[BRIDGE]}
 	preflight
 	lock_take
 	state_load
-	UP_FIRST=${#STATE[@]}
-	added=0
+	plan_reset
+	plan_nat
+	if [ "$(plan_count)" -eq 0 ]; then
+		say "nothing to do: '${CONF[BRIDGE]}' and NAT out of '$UPLINK_DEV' already in place"
+		return 0
+	fi
+	run_start up
+	plan_apply
+	run_end
+}
 
-	if ! link_exists "$br"; then
-		if [ "${CONF[BRIDGE_TOOL]}" = brctl ]; then
-			record bridge "$br" brctl
-			must "create bridge '$br'" brctl addbr "$br"
-			must "set forward delay of '$br'" brctl setfd "$br" 0
-		else
-			record bridge "$br" ip
-			must "create bridge '$br'" ip link add name "$br" type bridge forward_delay 0
-		fi
-		say "created bridge '$br'"
-		added=$((added + 1))
-	fi
-	if ! has_addr "$br" "$DOM0_CIDR"; then
-		record addr "$br" "$DOM0_CIDR"
-		must "add '$DOM0_CIDR' to '$br'" ip addr add "$DOM0_CIDR" brd + dev "$br"
-		say "added '$DOM0_CIDR' to '$br'"
-		added=$((added + 1))
-	fi
-	if ! link_is_up "$br"; then
-		record up "$br"
-		must "set '$br' up" ip link set dev "$br" up
-		say "set '$br' up"
-		added=$((added + 1))
-	fi
-	f=$(forwarding)
-	if [ "$f" != 1 ]; then
-		record sysctl ip_forward "$f"
-		printf '1\n' >"$FORWARD_SYSCTL" || die "cannot write '$FORWARD_SYSCTL'"
-		say "enabled IPv4 forwarding"
-		added=$((added + 1))
-	fi
-	for f in "${RULES[@]}"; do
-		"$f"
-		if ! rule_present "${RULE[@]}"; then
-			record rule "${RULE[@]}"
-			must "add rule '-t ${RULE[0]} -A ${RULE[*]:1}'" \
-				iptables -w -t "${RULE[0]}" -A "${RULE[@]:1}"
-			say "added rule '-t ${RULE[0]} -A ${RULE[*]:1}'"
-			added=$((added + 1))
-		fi
+# down_guard: die, before anything changes, if a bridge 'up' made still
+# carries a guest.
+down_guard() {
+	local r
+	local words
+	local ports
+	for r in "${STATE[@]}"; do
+		read -ra words <<<"$r"
+		[ "${words[0]}" = bridge ] || continue
+		link_exists "${words[1]}" || continue
+		ports=$(bridge_ports "${words[1]}")
+		[ -z "$ports" ] ||
+			die "bridge '${words[1]}' still has ports ($ports): stop or detach the guests first"
 	done
-	UP_FIRST=-1
-	if [ "$added" -eq 0 ]; then
-		say "nothing to do: '$br' and NAT out of '$UPLINK_DEV' already in place"
-	fi
 }
 
 cmd_down() {
-	local i
-	local words
-	local ports
-	local left
 	lock_take
 	state_load
 	if [ "${#STATE[@]}" -eq 0 ]; then
 		say "nothing to do: no record of 'up' in '$STATE_DIR'"
 		return 0
 	fi
-	# A bridge that still carries a guest stays, and so does everything else.
-	for i in "${STATE[@]}"; do
-		read -ra words <<<"$i"
-		if [ "${words[0]}" = bridge ] && link_exists "${words[1]}"; then
-			ports=$(bridge_ports "${words[1]}")
-			[ -z "$ports" ] ||
-				die "bridge '${words[1]}' still has ports ($ports): stop or detach the guests first"
-		fi
-	done
-	left=()
-	for ((i = ${#STATE[@]} - 1; i >= 0; i--)); do
-		read -ra words <<<"${STATE[i]}"
-		if undo "${words[@]}"; then
-			say "undid '${STATE[i]}'"
-		else
-			left=("${STATE[i]}" "${left[@]}")
-		fi
-	done
-	STATE=("${left[@]}")
-	state_save
-	[ "${#left[@]}" -eq 0 ] ||
-		die "${#left[@]} record(s) could not be undone; they stay in '$STATE_FILE'"
+	down_guard
+	undo_records 0
+	state_save || die "cannot write '$STATE_FILE'"
+	[ "$LEFT" -eq 0 ] ||
+		die "$LEFT record(s) could not be undone; they stay in '$STATE_FILE'"
 }
 
 # probe_by RECORD-WORDS...: print " (added by net.sh up)" if that is recorded.
@@ -683,40 +833,62 @@ probe_row() {
 	[ "$1" = ok ] || MISSING=$((MISSING + 1))
 }
 
-# probe: look at everything 'up' sets and fill PROBE with "STATE|ITEM|DETAIL"
-# rows; MISSING counts the rows that are not ok.
-probe() {
-	local br
+# probe_bridge BR: rows for the bridge BR and its link.
+probe_bridge() {
+	if ! link_exists "$1"; then
+		probe_row missing bridge "$1"
+	elif ! is_bridge "$1"; then
+		probe_row wrong bridge "'$1' exists and is not a bridge"
+	else
+		probe_row ok bridge "$1$(probe_by bridge "$1" ip)$(probe_by bridge "$1" brctl)"
+	fi
+	if link_is_up "$1"; then
+		probe_row ok link "$1 is up$(probe_by up "$1")"
+	else
+		probe_row missing link "$1 is not up"
+	fi
+}
+
+probe_forwarding() {
 	local f
-	local st
-	local name
-	br=${CONF[BRIDGE]}
-	PROBE=()
-	MISSING=0
-	state_load
-	if ! link_exists "$br"; then
-		probe_row missing bridge "$br"
-	elif ! is_bridge "$br"; then
-		probe_row wrong bridge "'$br' exists and is not a bridge"
-	else
-		probe_row ok bridge "$br$(probe_by bridge "$br" ip)$(probe_by bridge "$br" brctl)"
-	fi
-	if link_is_up "$br"; then
-		probe_row ok link "$br is up$(probe_by up "$br")"
-	else
-		probe_row missing link "$br is not up"
-	fi
-	if has_addr "$br" "$DOM0_CIDR"; then
-		probe_row ok address "$DOM0_CIDR on $br$(probe_by addr "$br" "$DOM0_CIDR")"
-	else
-		probe_row missing address "$DOM0_CIDR on $br"
-	fi
 	f=$(forwarding)
 	if [ "$f" = 1 ]; then
 		probe_row ok forwarding "net.ipv4.ip_forward=1$(probe_by sysctl ip_forward 0)"
 	else
 		probe_row missing forwarding "net.ipv4.ip_forward=$f"
 	fi
+}
+
+probe_rules() {
+	local r
+	local st
+	local words
+	rules_wanted
+	for r in "${RULES[@]}"; do
+		read -ra words <<<"$r"
+		st=missing
+		rule_present "${words[@]}" && st=ok
+		probe_row "$st" "${words[1],,}" "-t ${words[0]} -A ${words[*]:1}$(probe_by rule "${words[@]}")"
+	done
+}
+
+# probe: look at everything 'up' sets and fill PROBE with "STATE|ITEM|DETAIL"
+# rows; MISSING counts the rows that are not ok.
+probe() {
+	local br
+	local st
+	local name
+	br=${CONF[BRIDGE]}
+	PROBE=()
+	MISSING=0
+	state_load
+	probe_bridge "$br"
+	if has_addr "$br" "$DOM0_CIDR"; then
+		probe_row ok address "$DOM0_CIDR on $br$(probe_by addr "$br" "$DOM0_CIDR")"
+	else
+		probe_row missing address "$DOM0_CIDR on $br"
+	fi
+	probe_forwarding
 	if ! uplink_resolve; then
 		probe_row missing uplink "auto: there is no default route"
 		return 0
@@ -726,12 +898,7 @@ probe() {
 	st=missing
 	link_exists "$UPLINK_DEV" && st=ok
 	probe_row "$st" uplink "$name"
-	for f in "${RULES[@]}"; do
-		"$f"
-		st=missing
-		rule_present "${RULE[@]}" && st=ok
-		probe_row "$st" "${RULE[1],,}" "-t ${RULE[0]} -A ${RULE[*]:1}$(probe_by rule "${RULE[@]}")"
-	done
+	probe_rules
 }
 
 cmd_status() {
@@ -810,12 +977,18 @@ guest_dns() {
 		die "GUEST_DNS is 'auto' but '/etc/resolv.conf' names no usable IPv4 resolver: set GUEST_DNS in '$CONF_FILE'"
 }
 
+# guest_vif IP: print the vif = [...] line of the guest at IP.
+guest_vif() {
+	printf "vif = ['bridge=%s,script=vif-bridge']\n" "${CONF[BRIDGE]}"
+}
+
 cmd_guest_config() {
 	local ip
 	local i
 	local dev
 	local dns
 	local a
+	local gw
 	ip=${1:-$GUEST_IP}
 	if [ -z "$ip" ]; then
 		i=$(($(ip4_int "${CONF[DOM0_ADDR]}") + 1))
@@ -829,22 +1002,23 @@ cmd_guest_config() {
 	net_overlap "$i" 32 "$LAN_NET" "$LAN_PFX" ||
 		die "'$ip' is not inside LAN '${CONF[LAN]}'"
 	[ "$ip" != "${CONF[DOM0_ADDR]}" ] || die "'$ip' is dom0's own address"
+	gw=${CONF[DOM0_ADDR]}
 	dns=$(guest_dns)
 	dev=${CONF[GUEST_IF]}
+	printf '# xl config of the guest (dom0):\n'
+	guest_vif "$ip"
 	cat <<EOF
-# xl config of the guest (dom0):
-vif = ['bridge=${CONF[BRIDGE]},script=vif-bridge']
 
 # in the guest, by hand (as root):
 ip addr add $ip/$LAN_PFX dev $dev
 ip link set dev $dev up
-ip route add default via ${CONF[DOM0_ADDR]}
+ip route add default via $gw
 
 # in the guest, for good (/etc/network/interfaces on Debian):
 auto $dev
 iface $dev inet static
     address $ip/$LAN_PFX
-    gateway ${CONF[DOM0_ADDR]}
+    gateway $gw
 
 # in the guest, /etc/resolv.conf:
 EOF

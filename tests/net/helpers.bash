@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # status, output and lines: set by bats' run
 # Helpers for the net.sh tests.  Each test builds three network namespaces
 # of its own and removes them in teardown; nothing here touches the
 # namespace the tests are started in, and every address used lives inside
@@ -302,9 +303,9 @@ term)
 esac
 WRAP
 	chmod +x "$INTR_BIN/stand-in"
-	ln -s stand-in "$INTR_BIN/ip"
-	ln -s stand-in "$INTR_BIN/iptables"
-	ln -s stand-in "$INTR_BIN/brctl"
+	ln -sf stand-in "$INTR_BIN/ip"
+	ln -sf stand-in "$INTR_BIN/iptables"
+	ln -sf stand-in "$INTR_BIN/brctl"
 	export INTR_DIR INTR_BIN
 	export INTR_REAL_PATH=$PATH
 	export INTR_NET_SH=$NET_SH
@@ -328,18 +329,20 @@ intr_fired() {
 	[ -e "$INTR_DIR/fired" ]
 }
 
-# interrupt_every_step BEFORE ARGS...: interrupt 'net.sh ARGS' at each of
-# its changes in turn, each way of intr_setup, and check after each that
-# the interrupted run said nothing false and that 'down' (after a later
-# complete 'up' too) leaves dom0 as snapshot BEFORE saw it.  Prints one
-# line per interruption, for the test's log.
+# interrupt_every_step BEFORE UNDO ARGS...: interrupt 'net.sh ARGS' at
+# each of its changes in turn, each way of intr_setup, and check after each
+# that the interrupted run said nothing false and that 'net.sh UNDO' (down,
+# or detach IFACE), also after a later complete run of ARGS, leaves dom0 as
+# snapshot BEFORE saw it.  Prints one line per interruption, for the log.
 interrupt_every_step() {
 	local before
+	local undo
 	local how
 	local at
 	local rc
 	before=$1
-	shift
+	undo=$2
+	shift 2
 	intr_setup
 	for how in term kill-before kill-after; do
 		at=1
@@ -348,51 +351,117 @@ interrupt_every_step() {
 			net_intr "$how" "$at" "$@" >"$BATS_TEST_TMPDIR/intr.out" 2>&1 || rc=$?
 			intr_fired || break
 			printf '%s -> exit %s\n' "$(cat "$INTR_DIR/fired")" "$rc"
-			intr_check "$how" "$rc" "$before"
+			intr_check "$how" "$rc" "$before" "$undo" "$@"
 			at=$((at + 1))
 		done
 		# Every change was reached: the last run went through.
 		[ "$rc" -eq 0 ] || { cat "$BATS_TEST_TMPDIR/intr.out"; return 1; }
 		[ "$at" -gt 1 ]
-		run -0 net down
+		# shellcheck disable=SC2086 # UNDO's words
+		run -0 net $undo
 		same_as "$before"
 	done
 }
 
-# intr_check HOW RC BEFORE: after an interrupted run, its exit status and
-# last words, then 'down', and 'up' + 'down', each back to BEFORE.
+# intr_check HOW RC BEFORE UNDO ARGS...: after an interrupted run, its exit
+# status and last words, then UNDO, and ARGS + UNDO, each back to BEFORE.
 intr_check() {
 	local how
 	local rc
 	local before
+	local undo
 	local lock
 	how=$1
 	rc=$2
 	before=$3
+	undo=$4
+	shift 4
 	lock="$HETMIG_STATE_DIR/net/lock"
 	case $how in
 	term)
-		# The trap undid this run's changes, and says so only if true.
+		# The trap undid this run's changes, and says so only if true;
+		# nothing is left for UNDO.
 		[ "$rc" -eq 130 ] || { cat "$BATS_TEST_TMPDIR/intr.out"; return 1; }
 		[ ! -e "$lock" ]
 		if ! same_as "$before"; then
 			cat "$BATS_TEST_TMPDIR/intr.out"
 			return 1
 		fi
+		grep -q "failed: what it had added is removed" "$BATS_TEST_TMPDIR/intr.out"
+		return 0
 		;;
 	kill-*)
 		[ "$rc" -eq 137 ]
 		# A killed net.sh leaves its lock; the error says whose it was.
 		[ -e "$lock" ]
-		run -2 net down
-		# shellcheck disable=SC2154 # set by bats' run
+		# shellcheck disable=SC2086 # UNDO's words
+		run -2 net $undo
 		[[ $output == "net.sh: '$lock' was left by net.sh "*", which is no longer running: remove it, then run net.sh again" ]]
 		rm -f -- "$lock"
 		;;
 	esac
-	run -0 net down
+	# shellcheck disable=SC2086 # UNDO's words
+	run -0 net $undo
 	same_as "$before"
-	run -0 net up
-	run -0 net down
+	run -0 net "$@"
+	# shellcheck disable=SC2086
+	run -0 net $undo
+	same_as "$before"
+}
+
+# --- a failure at each line of net.sh's ip -batch ----------------------------
+
+# bfail_setup: a directory (BFAIL_BIN) whose ip stands for the real one, but
+# runs 'ip -batch FILE' with the line number BFAIL_AT of FILE replaced by
+# one that fails, so that the lines before it are made and the rest not.
+bfail_setup() {
+	BFAIL_BIN="$BATS_TEST_TMPDIR/bfail"
+	mkdir -p "$BFAIL_BIN"
+	cat >"$BFAIL_BIN/ip" <<WRAP
+#!/usr/bin/env bash
+if [ "\$1" = -batch ]; then
+	sed "\${BFAIL_AT}s/.*/link set dev hm-nosuch0 up/" "\$2" >"\$2.bfail"
+	if [ "\$(wc -l <"\$2")" -ge "\$BFAIL_AT" ]; then
+		: >"$BFAIL_BIN/fired"
+	fi
+	exec $(command -v ip) -batch "\$2.bfail"
+fi
+exec $(command -v ip) "\$@"
+WRAP
+	chmod +x "$BFAIL_BIN/ip"
+	export BFAIL_BIN
+}
+
+# fail_every_batch_line BEFORE UNDO ARGS...: make each line of the ip
+# -batch of 'net.sh ARGS' fail in turn; each time net.sh must exit 2, name
+# the line, say that it removed what it had added, and leave dom0 as
+# snapshot BEFORE saw it; at last ARGS goes through, and 'net.sh UNDO'
+# (down, or detach IFACE) must bring back BEFORE.  Prints each try.
+fail_every_batch_line() {
+	local before
+	local undo
+	local at
+	before=$1
+	undo=$2
+	shift 2
+	bfail_setup
+	at=1
+	while :; do
+		rm -f "$BFAIL_BIN/fired"
+		export BFAIL_AT=$at
+		run net_path "$BFAIL_BIN:$PATH" "$@"
+		[ -e "$BFAIL_BIN/fired" ] || break
+		printf 'batch line %s fails -> exit %s\n' "$at" "$status"
+		[ "$status" -eq 2 ] || { printf '%s\n' "$output"; return 1; }
+		[[ $output == *"net.sh: cannot apply 'ip "* ]]
+		[ "${lines[-1]}" = "net.sh: warning: '$1' failed: what it had added is removed" ]
+		same_as "$before"
+		at=$((at + 1))
+	done
+	# Past the last line the run went through: undo it.
+	[ "$status" -eq 0 ]
+	[ "$at" -gt 1 ]
+	# shellcheck disable=SC2086 # UNDO's words
+	run -0 net $undo
 	same_as "$before"
 }
