@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
-# net.sh: the dom0 side of a Xen guest's network, as one command that can be
-# undone: a bridge with an address on the dom0/domU LAN, IPv4 forwarding, and
-# NAT from that LAN out of an uplink.  See net.sh(8) and docs/networking.md.
+# net.sh: the dom0 side of the guests' network, as one command that can be
+# undone: a bridge with an address on the dom0/domU LAN, IPv4 forwarding,
+# and NAT from that LAN out of an uplink; and the guests of other
+# hypervisors (a tap, a veth, any link) put on the bridge with 'attach'.
+# See net.sh(8) and docs/networking.md.
 #
 # usage: net.sh [-c CONF] up|down|status|check [GUEST_IP]|guest-config [GUEST_IP]
+#        net.sh [-c CONF] attach IFACE|detach IFACE
 #
 #   up            create what is missing, record what was added
-#   down          remove exactly what 'up' recorded, nothing else
+#   down          remove exactly what 'up' and 'attach' recorded, nothing else
 #   status        a table of what exists; exit 0 healthy, 1 not
 #   check [IP]    exit 0 if everything 'up' sets is in place (and the guest
 #                 at IP answers ping), 1 if not
 #   guest-config  the guest's address, route and resolver, and the
 #                 vif = [...] line for its xl config
+#   attach IFACE  put a guest's link on the bridge; recorded like 'up'
+#   detach IFACE  undo what 'attach IFACE' recorded
 #
 # CONF is read, never sourced: -c CONF, else /etc/hetmig/net.conf when it
 # exists, else configs/net.conf of this tree.  Its net/ directory
 # under HETMIG_STATE_DIR (default /var/lib/hetmig, as for migrate-prep)
-# holds the record of what 'up' added.
+# holds the record of what 'up' and 'attach' added.
 #
 # Exit status: 0 success or healthy, 1 unhealthy, 2 usage or input error.
 
@@ -48,13 +53,13 @@ DOM0_CIDR=   # DOM0_ADDR/LAN_PFX, as it goes on the bridge
 GUEST_IP=    # the guest's address for guest-config
 UPLINK_DEV=  # UPLINK with 'auto' resolved, set by uplink_resolve
 
-STATE=()     # records of what 'up' added, one per line of STATE_FILE
-RUN_CMD=     # the command that is running, for messages
-RUN_FIRST=-1 # index in STATE of this run's first record while up runs
+STATE=()     # records of what 'up' and 'attach' added, one per line of STATE_FILE
+RUN_CMD=     # the command that is running: up, attach, ...
+RUN_FIRST=-1 # index in STATE of this run's first record while up or attach runs
 LOCKED=0
 BATCH_FILE=  # the ip -batch file of this run, removed on exit
 
-# What 'up' is about to do, filled by the plan_* functions:
+# What 'up' and 'attach' are about to do, filled by the plan_* functions:
 # the records, the brctl commands, the lines of the one ip -batch, the
 # sysctls (PATH VALUE), the rules (TABLE CHAIN SPEC...), and what to say.
 P_REC=()
@@ -67,6 +72,7 @@ P_SAY=()
 usage() {
 	cat <<EOF
 usage: $PROG [-c CONF] up|down|status|check [GUEST_IP]|guest-config [GUEST_IP]
+       $PROG [-c CONF] attach IFACE|detach IFACE
 EOF
 }
 
@@ -272,6 +278,15 @@ link_is_up() {
 	[[ $(ip -o link show dev "$1" 2>/dev/null) =~ $re ]]
 }
 
+# link_master DEV: print the bridge (or bond...) DEV is a port of, if any.
+link_master() {
+	local re
+	re=' master ([^ ]+) '
+	if [[ $(ip -o link show dev "$1" 2>/dev/null) =~ $re ]]; then
+		printf '%s\n' "${BASH_REMATCH[1]}"
+	fi
+}
+
 # bridge_ports BR: print the ports enslaved to BR, space separated.
 bridge_ports() {
 	local line
@@ -446,7 +461,7 @@ preflight() {
 	preflight_nat
 }
 
-# --- the record of what 'up' added -----------------------------------------
+# --- the record of what 'up' and 'attach' added -----------------------------
 #
 # One record a line, words separated by spaces, undone in reverse order.
 # A record is written before its change is made, so that whatever stops
@@ -455,8 +470,10 @@ preflight() {
 #   bridge BR ip|brctl          the bridge was created
 #   addr DEV ADDR/PFX           the address was added to DEV
 #   up DEV                      DEV was set up
+#   port BR DEV                 DEV was put on the bridge BR
 #   sysctl PATH OLD             net.ipv4.PATH (ip_forward) was OLD and was set
 #   rule TABLE CHAIN SPEC...    the rule was appended
+# A record that 'attach IFACE' made starts with the word @IFACE.
 
 state_load() {
 	local line
@@ -464,7 +481,7 @@ state_load() {
 	local re
 	STATE=()
 	[ -e "$STATE_FILE" ] || return 0
-	re='^(bridge|addr|up|sysctl|rule) [^[:cntrl:]]+$'
+	re='^(@[A-Za-z0-9_.-]{1,15} )?(bridge|addr|up|port|sysctl|rule) [^[:cntrl:]]+$'
 	n=0
 	while IFS= read -r line || [ -n "$line" ]; do
 		n=$((n + 1))
@@ -482,7 +499,7 @@ state_save() {
 		return 0
 	fi
 	{
-		printf '# what "net.sh up" added; "net.sh down" removes it, last first\n'
+		printf '# what "net.sh up" and "attach" added; "net.sh down" removes it, last first\n'
 		printf '%s\n' "${STATE[@]}"
 	} >"$STATE_FILE.tmp" &&
 		mv -f -- "$STATE_FILE.tmp" "$STATE_FILE"
@@ -542,6 +559,7 @@ undo_records() {
 	left=()
 	for ((i = ${#STATE[@]} - 1; i >= $1; i--)); do
 		read -ra words <<<"${STATE[i]}"
+		[[ ${words[0]} != @* ]] || words=("${words[@]:1}")
 		if undo "${words[@]}"; then
 			[ "$RUN_FIRST" -ge 0 ] || say "undid '${STATE[i]}'"
 		else
@@ -553,7 +571,7 @@ undo_records() {
 	LEFT=${#left[@]}
 }
 
-# on_exit STATUS: undo what a failed 'up' added in this run,
+# on_exit STATUS: undo what a failed 'up' or 'attach' added in this run,
 # then drop the lock, then exit with STATUS.  What could not be undone
 # keeps its record, and the last line says so: it never claims a removal
 # that did not happen.
@@ -595,7 +613,8 @@ must() {
 	act "$@" || exit 2
 }
 
-# undo RECORD-WORDS...: remove one thing 'up' added, if it is still there.
+# undo RECORD-WORDS...: remove one thing 'up' or 'attach' added, if it is
+# still there.
 undo() {
 	local kind
 	kind=$1
@@ -617,6 +636,10 @@ undo() {
 	up)
 		link_exists "$1" || return 0
 		act "set '$1' down" ip link set dev "$1" down
+		;;
+	port)
+		[ "$(link_master "$2")" = "$1" ] || return 0
+		act "take '$2' off '$1'" ip link set dev "$2" nomaster
 		;;
 	sysctl)
 		[[ $1 =~ ^ip_forward$ ]] && [[ $2 =~ ^[0-9]+$ ]] ||
@@ -650,16 +673,34 @@ plan_count() {
 	printf '%d\n' "$((${#P_REC[@]} + ${#P_SYSCTL[@]} + ${#P_RULE[@]}))"
 }
 
-# plan_new_bridge BR: create the bridge BR; a new port forwards at once
-# (forward delay 0, should spanning tree be turned on).
+# bridge_mac BR: print a locally administered Ethernet address for the
+# bridge BR, the same at each 'up' on this machine.  A bridge without one
+# of its own takes the lowest of its ports', and changes it as guests come
+# and go (a QEMU tap's random address may be lower): the guests' ARP
+# entries for dom0 would go stale each time.
+bridge_mac() {
+	local h
+	local id
+	id=
+	[ ! -r /etc/machine-id ] || read -r id </etc/machine-id || true
+	h=$(printf '%s %s' "$1" "$id" | sha256sum)
+	printf '02:%s:%s:%s:%s:%s\n' "${h:0:2}" "${h:2:2}" "${h:4:2}" "${h:6:2}" "${h:8:2}"
+}
+
+# plan_new_bridge BR: create the bridge BR with bridge_mac's Ethernet
+# address; a new port forwards at once (forward delay 0, should spanning
+# tree be turned on).
 plan_new_bridge() {
+	local mac
+	mac=$(bridge_mac "$1")
 	if [ "${CONF[BRIDGE_TOOL]}" = brctl ]; then
 		P_REC+=("bridge $1 brctl")
 		P_BRCTL+=("brctl addbr $1")
 		P_BRCTL+=("brctl setfd $1 0")
+		P_BATCH+=("link set dev $1 address $mac")
 	else
 		P_REC+=("bridge $1 ip")
-		P_BATCH+=("link add name $1 type bridge forward_delay 0")
+		P_BATCH+=("link add name $1 address $mac type bridge forward_delay 0")
 	fi
 	P_SAY+=("created bridge '$1'")
 }
@@ -725,17 +766,19 @@ apply_batch() {
 	BATCH_FILE=
 }
 
-# plan_apply: make the plan's changes, each record written before its
-# change: the records, then brctl's commands, then the
+# plan_apply [TAG]: make the plan's changes, each record (with TAG first)
+# written before its change: the records, then brctl's commands, then the
 # one ip -batch, then each sysctl, then each rule.  Exits 2 on a failure
 # (on_exit undoes this run's records).
 plan_apply() {
+	local tag
 	local r
 	local words
 	local path
 	local val
+	tag=${1:+$1 }
 	for r in "${P_REC[@]}"; do
-		record "$r"
+		record "$tag$r"
 	done
 	for r in "${P_BRCTL[@]}"; do
 		read -ra words <<<"$r"
@@ -747,7 +790,7 @@ plan_apply() {
 	done
 	for r in "${P_SYSCTL[@]}"; do
 		read -r path val <<<"$r"
-		record "sysctl $path $(sysctl_get "$path")"
+		record "${tag}sysctl $path $(sysctl_get "$path")"
 		sysctl_put "$path" "$val" || exit 2
 		case $path in
 		ip_forward) say "enabled IPv4 forwarding" ;;
@@ -756,7 +799,7 @@ plan_apply() {
 	done
 	for r in "${P_RULE[@]}"; do
 		read -ra words <<<"$r"
-		record "rule $r"
+		record "${tag}rule $r"
 		must "add rule '-t ${words[0]} -A ${words[*]:1}'" \
 			iptables -w -t "${words[0]}" -A "${words[@]:1}"
 		say "added rule '-t ${words[0]} -A ${words[*]:1}'"
@@ -790,19 +833,30 @@ cmd_up() {
 	run_end
 }
 
-# down_guard: die, before anything changes, if a bridge 'up' made still
-# carries a guest.
+# down_guard: die, before anything changes, if a bridge 'up' made carries
+# a port that no record put there (a running guest's vif).
 down_guard() {
 	local r
 	local words
+	local p
 	local ports
+	local unknown
 	for r in "${STATE[@]}"; do
 		read -ra words <<<"$r"
-		[ "${words[0]}" = bridge ] || continue
-		link_exists "${words[1]}" || continue
-		ports=$(bridge_ports "${words[1]}")
-		[ -z "$ports" ] ||
-			die "bridge '${words[1]}' still has ports ($ports): stop or detach the guests first"
+		[[ ${words[0]} != @* ]] || words=("${words[@]:1}")
+		case ${words[0]} in
+		bridge)
+			link_exists "${words[1]}" || continue
+			unknown=()
+			read -ra ports <<<"$(bridge_ports "${words[1]}")"
+			for p in "${ports[@]}"; do
+				recorded "port ${words[1]} $p" || recorded "@$p port ${words[1]} $p" ||
+					unknown+=("$p")
+			done
+			[ "${#unknown[@]}" -eq 0 ] ||
+				die "bridge '${words[1]}' still has ports (${unknown[*]}): stop or detach the guests first"
+			;;
+		esac
 	done
 }
 
@@ -818,6 +872,83 @@ cmd_down() {
 	state_save || die "cannot write '$STATE_FILE'"
 	[ "$LEFT" -eq 0 ] ||
 		die "$LEFT record(s) could not be undone; they stay in '$STATE_FILE'"
+}
+
+# preflight_attach IFACE: what any attach needs of IFACE.
+preflight_attach() {
+	local a
+	valid_ifname "$1" || die "'$1' is not an interface name"
+	link_exists "$1" || die "'$1' not found"
+	[ "$1" != lo ] || die "'lo' cannot be a guest's link"
+	[ "$1" != "$UPLINK_DEV" ] || die "'$1' is the uplink"
+	! is_bridge "$1" || die "'$1' is a bridge: attach takes a guest's link"
+	for a in $(dev_addrs "$1"); do
+		die "'$1' has the address '$a': a guest's link carries no address of dom0"
+	done
+}
+
+# plan_attach_bridge IFACE: IFACE on ATTACH_BR, the bridge, and up.
+plan_attach_bridge() {
+	local m
+	is_bridge "$ATTACH_BR" || die "bridge '$ATTACH_BR' not found: run 'net.sh up' first"
+	m=$(link_master "$1")
+	[ -z "$m" ] || [ "$m" = "$ATTACH_BR" ] || die "'$1' is a port of '$m'"
+	if [ "$m" != "$ATTACH_BR" ]; then
+		P_REC+=("port $ATTACH_BR $1")
+		P_BATCH+=("link set dev $1 master $ATTACH_BR")
+		P_SAY+=("attached '$1' to '$ATTACH_BR'")
+	fi
+	plan_link_up "$1"
+}
+
+cmd_attach() {
+	local iface
+	iface=$1
+	ATTACH_BR=${CONF[BRIDGE]}
+	[ -r "$FORWARD_SYSCTL" ] || die "cannot read '$FORWARD_SYSCTL': is /proc mounted?"
+	uplink_resolve || die "UPLINK is 'auto' but there is no default route: set UPLINK in '$CONF_FILE'"
+	preflight_attach "$iface"
+	lock_take
+	state_load
+	plan_reset
+	plan_attach_bridge "$iface"
+	if [ "$(plan_count)" -eq 0 ]; then
+		say "nothing to do: '$iface' is already on '$ATTACH_BR'"
+		return 0
+	fi
+	run_start attach
+	plan_apply "@$iface"
+	run_end
+}
+
+cmd_detach() {
+	local iface
+	local i
+	local mine
+	local keep
+	iface=$1
+	valid_ifname "$iface" || die "'$iface' is not an interface name"
+	lock_take
+	state_load
+	# This interface's records go last, in their order, and are undone there.
+	mine=()
+	keep=()
+	for ((i = 0; i < ${#STATE[@]}; i++)); do
+		if [[ ${STATE[i]} == "@$iface "* ]]; then
+			mine+=("${STATE[i]}")
+		else
+			keep+=("${STATE[i]}")
+		fi
+	done
+	if [ "${#mine[@]}" -eq 0 ]; then
+		say "nothing to do: no record of 'attach $iface' in '$STATE_DIR'"
+		return 0
+	fi
+	STATE=("${keep[@]}" "${mine[@]}")
+	undo_records "${#keep[@]}"
+	state_save || die "cannot write '$STATE_FILE'"
+	[ "$LEFT" -eq 0 ] ||
+		die "$LEFT record(s) of '$iface' could not be undone; they stay in '$STATE_FILE'"
 }
 
 # probe_by RECORD-WORDS...: print " (added by net.sh up)" if that is recorded.
@@ -901,6 +1032,21 @@ probe() {
 	probe_rules
 }
 
+# attached: print what 'attach' recorded, as "IFACE on BR", comma separated.
+attached() {
+	local r
+	local words
+	local out
+	out=
+	for r in "${STATE[@]}"; do
+		read -ra words <<<"$r"
+		case ${words[0]}:${words[1]:-} in
+		@*:port) out+=", ${words[0]#@} on ${words[2]}" ;;
+		esac
+	done
+	printf '%s\n' "${out#, }"
+}
+
 cmd_status() {
 	local r
 	local ports
@@ -917,6 +1063,8 @@ cmd_status() {
 		ports=$(bridge_ports "${CONF[BRIDGE]}")
 		printf '%-8s %-11s %s\n' info ports "${ports:-(none)}"
 	fi
+	r=$(attached)
+	[ -z "$r" ] || printf '%-8s %-11s %s\n' info attached "$r"
 	printf '%-8s %-11s %s\n' info iptables "$(iptables_backend)"
 	[ "$MISSING" -eq 0 ]
 }
@@ -1007,6 +1155,7 @@ cmd_guest_config() {
 	dev=${CONF[GUEST_IF]}
 	printf '# xl config of the guest (dom0):\n'
 	guest_vif "$ip"
+	printf '# a QEMU/KVM tap or an LXC veth instead: net.sh attach IFACE\n'
 	cat <<EOF
 
 # in the guest, by hand (as root):
@@ -1059,8 +1208,14 @@ main() {
 	check | guest-config)
 		[ "$#" -le 1 ] || die "'$cmd' takes at most one argument"
 		;;
+	attach)
+		[ "$#" -eq 1 ] || die "'attach' takes one interface"
+		;;
+	detach)
+		[ "$#" -eq 1 ] || die "'detach' takes one interface"
+		;;
 	*)
-		die "unknown command '$cmd' (want up, down, status, check or guest-config)"
+		die "unknown command '$cmd' (want up, down, status, check, guest-config, attach or detach)"
 		;;
 	esac
 	trap 'on_exit "$?"' EXIT
@@ -1068,21 +1223,26 @@ main() {
 	# What the system must offer is checked before the config is read, so
 	# that each of these failures is one line that says what to do.
 	case $cmd in
-	up | down | status | check)
+	up | down | status | check | attach | detach)
 		need_root
 		need_cmd ip iproute2
 		need_cmd iptables iptables
 		;;
 	esac
-	# 'down' works from the state file alone, so a changed or broken config
-	# never stops it from undoing what 'up' did.
-	[ "$cmd" = down ] || conf_load "$conf"
+	# 'down' and 'detach' work from the state file alone, so a changed or
+	# broken config never stops them from undoing what was done.
+	case $cmd in
+	down | detach) ;;
+	*) conf_load "$conf" ;;
+	esac
 	case $cmd in
 	up) cmd_up ;;
 	down) cmd_down ;;
 	status) cmd_status ;;
 	check) cmd_check "$@" ;;
 	guest-config) cmd_guest_config "$@" ;;
+	attach) cmd_attach "$@" ;;
+	detach) cmd_detach "$@" ;;
 	esac
 }
 

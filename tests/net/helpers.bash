@@ -1,19 +1,22 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2154 # status, output and lines: set by bats' run
-# Helpers for the net.sh tests.  Each test builds three network namespaces
-# of its own and removes them in teardown; nothing here touches the
-# namespace the tests are started in, and every address used lives inside
-# the test's namespaces only.
+# Helpers for the net.sh tests.  Each test builds network namespaces of its
+# own and removes them in teardown; nothing here touches the namespace the
+# tests are started in, and every address used lives inside the test's
+# namespaces only.
 #
-#   upstream  eth0 198.51.100.2/24; no route to the LAN at all
-#      |
+#   upstream  eth0 198.51.100.2/24, and 203.0.113.1/24 on lo: "the
+#      |      outside", one hop further; no route to the NAT LAN at all
 #   dom0      up0 198.51.100.1/24, default via upstream: net.sh runs here
-#      |      and makes xenbr0 with 192.168.1.101/24; vif1.0 is the guest's
-#      |      vif, put on the bridge by the test as Xen's vif-bridge would
+#      |      and makes xenbr0 (NAT mode: with 192.168.1.101/24); vif1.0 is
+#      |      the Xen guest's vif, put on the bridge by the test as Xen's
+#      |      vif-bridge would
 #   guest     eth0 192.168.1.102/24, default via 192.168.1.101
 #
-# Upstream cannot answer the LAN, so only dom0's MASQUERADE rule carries
-# the guest's traffic there.
+# Upstream cannot answer the NAT LAN, so only dom0's MASQUERADE rule
+# carries the guest's traffic there.  guests_setup adds the guests of other
+# hypervisors: a QEMU-style guest behind the tap tapq0 and an LXC-style one
+# behind the veth lxc0.
 
 NET_SH="$BATS_TEST_DIRNAME/../../scripts/net.sh"
 # Every namespace of this run starts so, for the sweep in teardown_file.
@@ -56,6 +59,7 @@ net_setup_bare() {
 	ip -n "$D0" addr add 198.51.100.1/24 dev up0
 	ip -n "$D0" link set up0 up
 	ip -n "$UP" addr add 198.51.100.2/24 dev eth0
+	ip -n "$UP" addr add 203.0.113.1/24 dev lo
 	ip -n "$UP" link set eth0 up
 	ip -n "$D0" route add default via 198.51.100.2
 
@@ -81,7 +85,8 @@ prime_tables() {
 
 net_teardown() {
 	local ns
-	for ns in "${D0:-}" "${GU:-}" "${UP:-}"; do
+	[ -z "${RELAY_PID:-}" ] || kill "$RELAY_PID" 2>/dev/null || true
+	for ns in "${D0:-}" "${GU:-}" "${UP:-}" "${QG:-}" "${LX:-}"; do
 		[ -z "$ns" ] || ip netns del "$ns" 2>/dev/null || true
 	done
 }
@@ -174,12 +179,15 @@ snapshot() {
 	# Left out: iptables-save's comments and counters; bridge timers; the
 	# qdisc (the kernel gives a device one the first time it goes up and
 	# keeps it); carrier and operational state, which the kernel updates
-	# up to a second after a port comes or goes.  The UP flag, which is
-	# what net.sh sets, stays in.
+	# up to a second after a port comes or goes (on links, and a route's
+	# linkdown); the offload limits (gso_, gro_, tso_max_...), which a
+	# bridge takes from the ports it ever had and keeps.  The UP flag,
+	# which is what net.sh sets, stays in.
 	sed -E -e '/^#/d' -e 's/ \[[0-9]+:[0-9]+\]$//' \
 		-e 's/ [a-z_]+_timer +[0-9.]+//g' -e 's/ qdisc [a-z_]+//' \
 		-e 's/ state [A-Z]+\b//' -e 's/NO-CARRIER,//' -e 's/,LOWER_UP//' \
-		-e 's/,M-DOWN//' "$raw" >"$1"
+		-e 's/,M-DOWN//' -e 's/ linkdown\b//' \
+		-e 's/ (gso|gro|tso)(_ipv4)?_max_(size|segs) [0-9]+//g' "$raw" >"$1"
 	rm -f "$raw"
 }
 
@@ -189,9 +197,11 @@ same_as() {
 	diff -u "$1" "$BATS_TEST_TMPDIR/now"
 }
 
-# ping_ok NS ADDR: NS reaches ADDR (three tries: a reply to any will do).
+# ping_ok NS ADDR: NS reaches ADDR (one echo request, waited for up to 2 s,
+# which covers an ARP or a proxy ARP answer; then three more tries).
 ping_ok() {
-	ip netns exec "$1" ping -n -q -c 3 -i 0.2 -W 1 "$2" </dev/null >/dev/null
+	ip netns exec "$1" ping -n -q -c 1 -W 2 "$2" </dev/null >/dev/null ||
+		ip netns exec "$1" ping -n -q -c 3 -i 0.2 -W 1 "$2" </dev/null >/dev/null
 }
 
 # ping_fails NS ADDR: NS gets no reply from ADDR within a second.
@@ -464,4 +474,67 @@ fail_every_batch_line() {
 	# shellcheck disable=SC2086 # UNDO's words
 	run -0 net $undo
 	same_as "$before"
+}
+
+# --- the guests of other hypervisors ------------------------------------------
+
+# guests_setup: two more guests, with namespaces QG and LX.  The QEMU-style
+# guest: dom0's tap tapq0 (made with ip tuntap, as QEMU's -netdev tap or
+# libvirt makes it), held by taprelay as QEMU holds it, which carries its
+# frames to a tap eth0 inside QG: QG's stack stands for the guest's kernel
+# and its emulated NIC.  The LXC-style guest: the veth lxc0, whose other
+# end is eth0 in LX, as lxc's veth network type makes it.  Neither is on a
+# bridge: that is 'net.sh attach'.
+guests_setup() {
+	local ns
+	local relay
+	local n
+	relay="$BATS_FILE_TMPDIR/taprelay"
+	if ! [ -x "$relay" ]; then
+		command -v cc >/dev/null || skip "needs a C compiler for taprelay"
+		cc -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+			-Wmissing-prototypes -Wformat=2 -O2 -o "$relay" "$BATS_TEST_DIRNAME/taprelay.c"
+	fi
+	[ -e /dev/net/tun ] || skip "needs /dev/net/tun"
+	QG="$NS_PREFIX$BATS_TEST_NUMBER-$$-qemu"
+	LX="$NS_PREFIX$BATS_TEST_NUMBER-$$-lxc"
+	export QG LX
+	for ns in "$QG" "$LX"; do
+		ip netns add "$ns"
+		ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6 &&
+			echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6'
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$D0" tuntap add dev tapq0 mode tap
+	ip netns exec "$D0" "$relay" tapq0 "/run/netns/$QG" eth0 >"$BATS_TEST_TMPDIR/relay.out" &
+	RELAY_PID=$!
+	for ((n = 0; n < 50; n++)); do
+		[ -s "$BATS_TEST_TMPDIR/relay.out" ] && break
+		sleep 0.1
+	done
+	[ "$(cat "$BATS_TEST_TMPDIR/relay.out")" = ready ]
+	ip -n "$D0" link add lxc0 type veth peer name eth0 netns "$LX"
+	ip -n "$QG" link set eth0 up
+	ip -n "$LX" link set eth0 up
+}
+
+# guest_ip NS CIDR [GATEWAY]: NS's eth0 has CIDR only, and its default
+# route goes via GATEWAY.
+guest_ip() {
+	ip -n "$1" addr flush dev eth0
+	ip -n "$1" addr add "$2" dev eth0
+	[ -z "${3:-}" ] || ip -n "$1" route replace default via "$3"
+}
+
+# all_reach "NS..." "ADDR...": each namespace pings each address (its own
+# too, which costs nothing); prints what it tries.
+all_reach() {
+	local ns
+	local a
+	for ns in $1; do
+		for a in $2; do
+			printf 'ping from %s to %s\n' "${ns##*-}" "$a"
+			ping_ok "$ns" "$a"
+		done
+	done
 }
