@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # net.sh: the dom0 side of the guests' network, as one command that can be
-# undone: a bridge with an address on the dom0/domU LAN, IPv4 forwarding,
-# and NAT from that LAN out of an uplink; and the guests of other
-# hypervisors (a tap, a veth, any link) put on the bridge with 'attach'.
-# See net.sh(8) and docs/networking.md.
+# undone, in one of two modes (MODE in the config):
+#   nat     a private bridge with dom0's address on the guests' LAN, IPv4
+#           forwarding, and NAT from that LAN out of an uplink (the default)
+#   bridge  the uplink joins the bridge and dom0's addresses and routes move
+#           to it: the guests sit on the physical LAN
+# plus the guests of other hypervisors (a tap, a veth, any link) put on the
+# bridge with 'attach'.  See net.sh(8) and docs/networking.md.
 #
 # usage: net.sh [-c CONF] up|down|status|check [GUEST_IP]|guest-config [GUEST_IP]
 #        net.sh [-c CONF] attach IFACE|detach IFACE
@@ -39,7 +42,8 @@ LOCK_FILE="$STATE_DIR/lock"
 SYSCTL_DIR=/proc/sys/net/ipv4
 FORWARD_SYSCTL=$SYSCTL_DIR/ip_forward
 
-KNOWN_KEYS=(BRIDGE LAN DOM0_ADDR UPLINK GUEST_DNS GUEST_ADDR GUEST_IF BRIDGE_TOOL)
+KNOWN_KEYS=(MODE BRIDGE LAN DOM0_ADDR UPLINK GUEST_DNS GUEST_ADDR GUEST_IF
+	BRIDGE_TOOL STP GATEWAY)
 REQUIRED_KEYS=(BRIDGE LAN DOM0_ADDR UPLINK GUEST_DNS)
 
 declare -A CONF=()      # key -> value, as read from CONF_FILE
@@ -47,9 +51,10 @@ declare -A CONF_LINE=() # key -> line number in CONF_FILE
 CONF_FILE=
 
 # Derived from CONF by conf_check.
+MODE=nat     # nat or bridge
 LAN_NET=0    # LAN's network address as an integer
 LAN_PFX=0    # LAN's prefix length
-DOM0_CIDR=   # DOM0_ADDR/LAN_PFX, as it goes on the bridge
+DOM0_CIDR=   # DOM0_ADDR/LAN_PFX, as it goes on the bridge or is on the uplink
 GUEST_IP=    # the guest's address for guest-config
 UPLINK_DEV=  # UPLINK with 'auto' resolved, set by uplink_resolve
 
@@ -201,6 +206,17 @@ conf_check() {
 	local a
 	local dns
 	local br
+	v=${CONF[MODE]:=nat}
+	case $v in
+	nat | bridge) MODE=$v ;;
+	*) die "$(conf_where MODE): MODE '$v' is not 'nat' or 'bridge'" ;;
+	esac
+	v=${CONF[STP]:=off}
+	case $v in
+	off | on) ;;
+	*) die "$(conf_where STP): STP '$v' is not 'off' or 'on'" ;;
+	esac
+
 	br=${CONF[BRIDGE]}
 	valid_ifname "$br" || die "$(conf_where BRIDGE): BRIDGE '$br' is not an interface name"
 	v=${CONF[UPLINK]}
@@ -208,6 +224,9 @@ conf_check() {
 		die "$(conf_where UPLINK): UPLINK '$v' is not an interface name or 'auto'"
 	[ "$v" != "$br" ] ||
 		die "$(conf_where UPLINK): UPLINK '$v' is the bridge itself"
+	if [ "$MODE" = bridge ] && [ "$v" = auto ]; then
+		die "$(conf_where UPLINK): MODE=bridge needs UPLINK named, not 'auto' (once up, the default route is the bridge's)"
+	fi
 
 	v=${CONF[LAN]}
 	a=${v%/*}
@@ -228,6 +247,15 @@ conf_check() {
 		[ "${CONF[GUEST_ADDR]}" != "${CONF[DOM0_ADDR]}" ] ||
 			die "$(conf_where GUEST_ADDR): GUEST_ADDR is DOM0_ADDR"
 		GUEST_IP=${CONF[GUEST_ADDR]}
+	fi
+	if [ -n "${CONF[GATEWAY]:-}" ]; then
+		[ "$MODE" = bridge ] ||
+			die "$(conf_where GATEWAY): GATEWAY is for MODE=bridge (in MODE=$MODE the guests' gateway is DOM0_ADDR)"
+		conf_host GATEWAY
+		[ "${CONF[GATEWAY]}" != "${CONF[DOM0_ADDR]}" ] ||
+			die "$(conf_where GATEWAY): GATEWAY is DOM0_ADDR (in MODE=bridge dom0 does not route the guests)"
+		[ "${CONF[GATEWAY]}" != "$GUEST_IP" ] ||
+			die "$(conf_where GATEWAY): GATEWAY '${CONF[GATEWAY]}' is also GUEST_ADDR"
 	fi
 
 	if [ "${CONF[GUEST_DNS]}" != auto ]; then
@@ -282,6 +310,15 @@ link_is_up() {
 link_master() {
 	local re
 	re=' master ([^ ]+) '
+	if [[ $(ip -o link show dev "$1" 2>/dev/null) =~ $re ]]; then
+		printf '%s\n' "${BASH_REMATCH[1]}"
+	fi
+}
+
+# link_mac DEV: print DEV's Ethernet address, if it has one.
+link_mac() {
+	local re
+	re='link/ether ([0-9a-f:]{17}) '
 	if [[ $(ip -o link show dev "$1" 2>/dev/null) =~ $re ]]; then
 		printf '%s\n' "${BASH_REMATCH[1]}"
 	fi
@@ -355,15 +392,97 @@ uplink_resolve() {
 	return 1
 }
 
+# default_gateway: print the gateway of dom0's first default route, if any.
+default_gateway() {
+	local words
+	local i
+	read -ra words < <(ip -4 -o route show default 2>/dev/null) || return 0
+	for ((i = 0; i + 1 < ${#words[@]}; i++)); do
+		if [ "${words[i]}" = via ]; then
+			printf '%s\n' "${words[i + 1]}"
+			return 0
+		fi
+	done
+}
+
+# --- routes, as 'ip route' prints them ---------------------------------------
+#
+# A route is kept as the words 'ip -4 -o route show table all' prints for
+# it, without the flags that describe its state rather than the route
+# (linkdown, dead, offload...): those words are also what 'ip route add'
+# and 'ip route del' take back.
+
+# route_norm LINE: print LINE without its state flags.
+route_norm() {
+	local words
+	local w
+	local out
+	read -ra words <<<"$1"
+	out=()
+	for w in "${words[@]}"; do
+		case $w in
+		linkdown | dead | offload | trap | offload_failed | rt_offload | rt_trap | \
+			rt_offload_failed | pervasive | notify) ;;
+		*) out+=("$w") ;;
+		esac
+	done
+	printf '%s\n' "${out[*]}"
+}
+
+# routes: print every IPv4 route of every table, normalised, one a line.
+routes() {
+	local line
+	while IFS= read -r line; do
+		route_norm "$line"
+	done < <(ip -4 -o route show table all 2>/dev/null)
+}
+
+# route_present ROUTE-WORDS...: true if that route exists.
+route_present() {
+	local r
+	while IFS= read -r r; do
+		[ "$r" = "$*" ] && return 0
+	done < <(routes)
+	return 1
+}
+
+# route_on ROUTE DEV: print ROUTE with its "dev X" made "dev DEV".
+route_on() {
+	local words
+	local i
+	read -ra words <<<"$1"
+	for ((i = 0; i + 1 < ${#words[@]}; i++)); do
+		[ "${words[i]}" != dev ] || words[i + 1]=$2
+	done
+	printf '%s\n' "${words[*]}"
+}
+
+# route_dev ROUTE: print the device ROUTE goes through.
+route_dev() {
+	local words
+	local i
+	read -ra words <<<"$1"
+	for ((i = 0; i + 1 < ${#words[@]}; i++)); do
+		if [ "${words[i]}" = dev ]; then
+			printf '%s\n' "${words[i + 1]}"
+			return 0
+		fi
+	done
+}
+
 # The rules, as words after "iptables -t TABLE -A": TABLE CHAIN SPEC...
 # rules_wanted fills RULES with one "TABLE CHAIN SPEC..." line a rule.
 rules_wanted() {
 	local br
-	br=${CONF[BRIDGE]}
+	br=${CONF[BRIDGE]:-}
 	RULES=()
-	RULES+=("nat POSTROUTING -s ${CONF[LAN]} -o $UPLINK_DEV -j MASQUERADE")
-	RULES+=("filter FORWARD -i $br -o $UPLINK_DEV -s ${CONF[LAN]} -j ACCEPT")
-	RULES+=("filter FORWARD -i $UPLINK_DEV -o $br -d ${CONF[LAN]} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+	case $MODE in
+	nat)
+		RULES+=("nat POSTROUTING -s ${CONF[LAN]} -o $UPLINK_DEV -j MASQUERADE")
+		RULES+=("filter FORWARD -i $br -o $UPLINK_DEV -s ${CONF[LAN]} -j ACCEPT")
+		RULES+=("filter FORWARD -i $UPLINK_DEV -o $br -d ${CONF[LAN]} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+		;;
+	esac
 }
 
 # iptables_backend: print which kernel interface the iptables on PATH
@@ -418,6 +537,70 @@ route_overlap() {
 	done < <(ip -4 -o route show table main)
 }
 
+# --- what bridge mode moves from the uplink to the bridge --------------------
+
+# uplink_addrs DEV: set MOVE_ADDRS to DEV's IPv4 addresses, in order, each
+# as the words that 'ip addr add WORDS dev X' takes back (ADDR/PFX, then
+# metric, brd, scope, noprefixroute as DEV has them).  Dies, before
+# anything changes, on an address that cannot move as it is: one that a
+# DHCP client or the kernel manages (a lifetime), a peer, a label.
+uplink_addrs() {
+	local line
+	local words
+	local i
+	local a
+	local spec
+	local label
+	MOVE_ADDRS=()
+	while IFS= read -r line; do
+		read -ra words <<<"$line"
+		for ((i = 0; i < ${#words[@]}; i++)); do
+			[ "${words[i]}" = inet ] && break
+		done
+		a=${words[i + 1]}
+		spec=("$a")
+		label=
+		for ((i += 2; i < ${#words[@]}; i++)); do
+			case ${words[i]} in
+			brd | scope | metric)
+				spec+=("${words[i]}" "${words[i + 1]}")
+				i=$((i + 1))
+				;;
+			secondary) ;;
+			noprefixroute) spec+=(noprefixroute) ;;
+			dynamic | valid_lft | preferred_lft)
+				if [ "${words[i]}" = dynamic ] || [ "${words[i + 1]}" != forever ]; then
+					die "uplink '$1' has the address '$a' with a lifetime (DHCP?): bridge mode moves static addresses only; configure it on the bridge instead"
+				fi
+				i=$((i + 1))
+				;;
+			peer) die "uplink '$1' has the point-to-point address '$a peer ${words[i + 1]}': bridge mode cannot move it" ;;
+			*\\) label=${words[i]%\\} ;;
+			*) die "uplink '$1' has the address '$a' with '${words[i]}': bridge mode cannot move it" ;;
+			esac
+		done
+		[ "$label" = "$1" ] ||
+			die "uplink '$1' has the address '$a' labelled '$label': bridge mode cannot move it"
+		MOVE_ADDRS+=("${spec[*]}")
+	done < <(ip -4 -o addr show dev "$1")
+}
+
+# uplink_routes DEV: set MOVE_ROUTES to the IPv4 routes through DEV, in
+# every table, but the kernel's own (made again with the address); dies
+# on a route that cannot move as it is.
+uplink_routes() {
+	local r
+	MOVE_ROUTES=()
+	while IFS= read -r r; do
+		[ "$(route_dev "$r")" = "$1" ] || continue
+		[[ " $r " != *" proto kernel "* ]] || continue
+		if [[ " $r " == *" nexthop "* ]] || [[ " $r " == *" nhid "* ]]; then
+			die "uplink '$1' carries the route '$r': bridge mode cannot move it"
+		fi
+		MOVE_ROUTES+=("$r")
+	done < <(routes)
+}
+
 # --- preflight: every check of the system, before anything changes ----------
 
 # preflight_addr_free CIDR WHERE...: die if CIDR's address is on a device
@@ -444,6 +627,25 @@ preflight_nat() {
 	[ -z "$r" ] || die "LAN '${CONF[LAN]}' overlaps the route '$r'"
 }
 
+preflight_bridge() {
+	local br
+	local up
+	local m
+	br=${CONF[BRIDGE]}
+	up=$UPLINK_DEV
+	! is_bridge "$up" || die "uplink '$up' is a bridge: name the interface under it"
+	[ "$up" != lo ] || die "uplink 'lo' cannot join a bridge"
+	[ -n "$(link_mac "$up")" ] || die "uplink '$up' has no Ethernet address: it cannot join a bridge"
+	m=$(link_master "$up")
+	[ -z "$m" ] || [ "$m" = "$br" ] || die "uplink '$up' is a port of '$m'"
+	preflight_addr_free "$DOM0_CIDR" "$up" "$br"
+	if ! has_addr "$up" "$DOM0_CIDR" && ! has_addr "$br" "$DOM0_CIDR"; then
+		die "DOM0_ADDR '$DOM0_CIDR' is not on uplink '$up': bridge mode moves the uplink's address to '$br'"
+	fi
+	uplink_addrs "$up"
+	uplink_routes "$up"
+}
+
 # preflight: every check of the system that 'up' needs, before it changes
 # anything.  Root and the tools were checked by main.
 preflight() {
@@ -458,7 +660,7 @@ preflight() {
 	if link_exists "$br" && ! is_bridge "$br"; then
 		die "'$br' exists and is not a bridge"
 	fi
-	preflight_nat
+	"preflight_$MODE"
 }
 
 # --- the record of what 'up' and 'attach' added -----------------------------
@@ -467,10 +669,13 @@ preflight() {
 # A record is written before its change is made, so that whatever stops
 # net.sh (an error, a signal, kill -9) leaves no change without a record;
 # undoing a record whose change was never made finds nothing to undo.
+#   mode MODE                   'up' ran in MODE (nothing to undo)
 #   bridge BR ip|brctl          the bridge was created
 #   addr DEV ADDR/PFX           the address was added to DEV
 #   up DEV                      DEV was set up
 #   port BR DEV                 DEV was put on the bridge BR
+#   moveaddr UP BR ADDR...      the address moved from the uplink UP to BR
+#   moveroute UP BR ROUTE...    the route moved from UP to BR
 #   sysctl PATH OLD             net.ipv4.PATH (ip_forward) was OLD and was set
 #   rule TABLE CHAIN SPEC...    the rule was appended
 # A record that 'attach IFACE' made starts with the word @IFACE.
@@ -481,7 +686,7 @@ state_load() {
 	local re
 	STATE=()
 	[ -e "$STATE_FILE" ] || return 0
-	re='^(@[A-Za-z0-9_.-]{1,15} )?(bridge|addr|up|port|sysctl|rule) [^[:cntrl:]]+$'
+	re='^(@[A-Za-z0-9_.-]{1,15} )?(mode|bridge|addr|up|port|moveaddr|moveroute|sysctl|rule) [^[:cntrl:]]+$'
 	n=0
 	while IFS= read -r line || [ -n "$line" ]; do
 		n=$((n + 1))
@@ -529,6 +734,25 @@ record() {
 	state_save || die "cannot write '$STATE_FILE'"
 }
 
+# recorded_mode: print the MODE of the 'up' the state file records, if any
+# (a record from before modes existed is nat's).
+recorded_mode() {
+	local r
+	local any
+	any=0
+	for r in "${STATE[@]}"; do
+		case $r in
+		@*) ;;
+		mode\ *)
+			printf '%s\n' "${r#mode }"
+			return 0
+			;;
+		*) any=1 ;;
+		esac
+	done
+	[ "$any" -eq 0 ] || printf 'nat\n'
+}
+
 # lock_take: make the lock, which holds our pid, or die.  A lock whose pid
 # is not running was left by a killed net.sh (SIGKILL runs no trap): the
 # error says so, and the user, who knows that nothing else runs, removes
@@ -561,7 +785,7 @@ undo_records() {
 		read -ra words <<<"${STATE[i]}"
 		[[ ${words[0]} != @* ]] || words=("${words[@]:1}")
 		if undo "${words[@]}"; then
-			[ "$RUN_FIRST" -ge 0 ] || say "undid '${STATE[i]}'"
+			[ "$RUN_FIRST" -ge 0 ] || [ "${words[0]}" = mode ] || say "undid '${STATE[i]}'"
 		else
 			warn "could not undo '${STATE[i]}'"
 			left=("${STATE[i]}" "${left[@]}")
@@ -617,9 +841,12 @@ must() {
 # still there.
 undo() {
 	local kind
+	local route
+	local words
 	kind=$1
 	shift
 	case $kind in
+	mode) ;;
 	bridge)
 		link_exists "$1" || return 0
 		if [ "${2:-ip}" = brctl ]; then
@@ -640,6 +867,25 @@ undo() {
 	port)
 		[ "$(link_master "$2")" = "$1" ] || return 0
 		act "take '$2' off '$1'" ip link set dev "$2" nomaster
+		;;
+	moveaddr)
+		# Off the bridge, back on the uplink, with its words as it had them.
+		if has_addr "$2" "$3"; then
+			act "remove '$3' from '$2'" ip addr del "$3" dev "$2" || return 1
+		fi
+		if link_exists "$1" && ! has_addr "$1" "$3"; then
+			act "give '$3' back to '$1'" ip addr add "${@:3}" dev "$1" || return 1
+		fi
+		;;
+	moveroute)
+		route=$(route_on "${*:3}" "$2")
+		if route_present "$route"; then
+			read -ra words <<<"$route"
+			act "delete route '$route'" ip route del "${words[@]}" || return 1
+		fi
+		if link_exists "$1" && ! route_present "${@:3}"; then
+			act "give route '${*:3}' back to '$1'" ip route add "${@:3}" || return 1
+		fi
 		;;
 	sysctl)
 		[[ $1 =~ ^ip_forward$ ]] && [[ $2 =~ ^[0-9]+$ ]] ||
@@ -687,20 +933,32 @@ bridge_mac() {
 	printf '02:%s:%s:%s:%s:%s\n' "${h:0:2}" "${h:2:2}" "${h:4:2}" "${h:6:2}" "${h:8:2}"
 }
 
-# plan_new_bridge BR: create the bridge BR with bridge_mac's Ethernet
-# address; a new port forwards at once (forward delay 0, should spanning
-# tree be turned on).
+# plan_new_bridge BR [MAC]: create the bridge BR with the Ethernet address
+# MAC (default: bridge_mac's), spanning tree as STP says.  With STP off a
+# new port forwards at once; with it on, the kernel's default forward
+# delay (15 s) stays.
 plan_new_bridge() {
+	local line
 	local mac
-	mac=$(bridge_mac "$1")
+	mac=${2:-$(bridge_mac "$1")}
 	if [ "${CONF[BRIDGE_TOOL]}" = brctl ]; then
 		P_REC+=("bridge $1 brctl")
 		P_BRCTL+=("brctl addbr $1")
-		P_BRCTL+=("brctl setfd $1 0")
+		if [ "${CONF[STP]}" = on ]; then
+			P_BRCTL+=("brctl stp $1 on")
+		else
+			P_BRCTL+=("brctl setfd $1 0")
+		fi
 		P_BATCH+=("link set dev $1 address $mac")
 	else
 		P_REC+=("bridge $1 ip")
-		P_BATCH+=("link add name $1 address $mac type bridge forward_delay 0")
+		line="link add name $1 address $mac type bridge"
+		if [ "${CONF[STP]}" = on ]; then
+			line+=" stp_state 1"
+		else
+			line+=" forward_delay 0"
+		fi
+		P_BATCH+=("$line")
 	fi
 	P_SAY+=("created bridge '$1'")
 }
@@ -742,6 +1000,47 @@ plan_nat() {
 	plan_link_up "$br"
 	plan_sysctl ip_forward 1
 	plan_rules
+}
+
+# plan_bridge: the uplink on the bridge, its addresses and routes on the
+# bridge.  The records are in the order that undoes it right, last first:
+# the uplink leaves the bridge, the addresses come back to it (first one
+# first, so the primary stays primary), then the routes, which need them.
+# The batch deletes the addresses from the uplink (secondaries first: a
+# primary takes them along) and gives them to the bridge, whose Ethernet
+# address is the uplink's, so that the LAN's ARP caches stay right.
+plan_bridge() {
+	local br
+	local up
+	local i
+	local r
+	local words
+	br=${CONF[BRIDGE]}
+	up=$UPLINK_DEV
+	link_exists "$br" || plan_new_bridge "$br" "$(link_mac "$up")"
+	if [ "$(link_master "$up")" != "$br" ]; then
+		P_BATCH+=("link set dev $up master $br")
+		P_SAY+=("put uplink '$up' on '$br'")
+	fi
+	plan_link_up "$br"
+	for r in "${MOVE_ROUTES[@]}"; do
+		P_REC+=("moveroute $up $br $r")
+	done
+	for ((i = ${#MOVE_ADDRS[@]} - 1; i >= 0; i--)); do
+		P_REC+=("moveaddr $up $br ${MOVE_ADDRS[i]}")
+		read -ra words <<<"${MOVE_ADDRS[i]}"
+		P_BATCH+=("address del ${words[0]} dev $up")
+	done
+	for ((i = 0; i < ${#MOVE_ADDRS[@]}; i++)); do
+		P_BATCH+=("address add ${MOVE_ADDRS[i]} dev $br")
+		read -ra words <<<"${MOVE_ADDRS[i]}"
+		P_SAY+=("moved '${words[0]}' from '$up' to '$br'")
+	done
+	for r in "${MOVE_ROUTES[@]}"; do
+		P_BATCH+=("route add $(route_on "$r" "$br")")
+		P_SAY+=("moved route '$r' to '$br'")
+	done
+	[ "$(link_master "$up")" = "$br" ] || P_REC+=("port $br $up")
 }
 
 # apply_batch: run P_BATCH as one 'ip -batch'; on failure say which line
@@ -818,17 +1117,38 @@ run_end() {
 
 # --- subcommands -----------------------------------------------------------
 
+# mode_check: die if the state file records an 'up' of another MODE; print
+# the recorded MODE, if any.
+mode_check() {
+	local rm
+	state_load
+	rm=$(recorded_mode)
+	[ -z "$rm" ] || [ "$rm" = "$MODE" ] ||
+		die "'up' was run with MODE=$rm (see '$STATE_FILE'): run 'net.sh down' before 'up' with MODE=$MODE"
+	printf '%s\n' "$rm"
+}
+
 cmd_up() {
+	local rm
+	local what
+	# Before preflight, whose complaint would be about the other mode's work.
+	mode_check >/dev/null
 	preflight
 	lock_take
+	rm=$(mode_check)
 	state_load
 	plan_reset
-	plan_nat
+	"plan_$MODE"
 	if [ "$(plan_count)" -eq 0 ]; then
-		say "nothing to do: '${CONF[BRIDGE]}' and NAT out of '$UPLINK_DEV' already in place"
+		case $MODE in
+		nat) what="'${CONF[BRIDGE]}' and NAT out of '$UPLINK_DEV'" ;;
+		bridge) what="'$UPLINK_DEV' and its addresses on '${CONF[BRIDGE]}'" ;;
+		esac
+		say "nothing to do: $what already in place"
 		return 0
 	fi
 	run_start up
+	[ -n "$rm" ] || P_REC=("mode $MODE" "${P_REC[@]}")
 	plan_apply
 	run_end
 }
@@ -1009,26 +1329,50 @@ probe() {
 	local br
 	local st
 	local name
+	local r
+	local words
 	br=${CONF[BRIDGE]}
 	PROBE=()
 	MISSING=0
 	state_load
 	probe_bridge "$br"
-	if has_addr "$br" "$DOM0_CIDR"; then
-		probe_row ok address "$DOM0_CIDR on $br$(probe_by addr "$br" "$DOM0_CIDR")"
-	else
-		probe_row missing address "$DOM0_CIDR on $br"
+	if [ "$MODE" = nat ]; then
+		if has_addr "$br" "$DOM0_CIDR"; then
+			probe_row ok address "$DOM0_CIDR on $br$(probe_by addr "$br" "$DOM0_CIDR")"
+		else
+			probe_row missing address "$DOM0_CIDR on $br"
+		fi
 	fi
-	probe_forwarding
+	[ "$MODE" = bridge ] || probe_forwarding
 	if ! uplink_resolve; then
 		probe_row missing uplink "auto: there is no default route"
 		return 0
 	fi
 	name=$UPLINK_DEV
 	[ "${CONF[UPLINK]}" != auto ] || name="$name (auto)"
-	st=missing
-	link_exists "$UPLINK_DEV" && st=ok
-	probe_row "$st" uplink "$name"
+	case $MODE in
+	nat)
+		st=missing
+		link_exists "$UPLINK_DEV" && st=ok
+		probe_row "$st" uplink "$name"
+		;;
+	bridge)
+		st=missing
+		[ "$(link_master "$UPLINK_DEV")" = "$br" ] && st=ok
+		probe_row "$st" uplink "$name on $br$(probe_by port "$br" "$UPLINK_DEV")"
+		st=missing
+		has_addr "$br" "$DOM0_CIDR" && st=ok
+		probe_row "$st" address "$DOM0_CIDR on $br (moved from $UPLINK_DEV)"
+		for r in "${STATE[@]}"; do
+			read -ra words <<<"$r"
+			[ "${words[0]}" = moveroute ] || continue
+			r=$(route_on "${words[*]:3}" "${words[2]}")
+			st=missing
+			route_present "$r" && st=ok
+			probe_row "$st" route "$r (moved from ${words[1]})"
+		done
+		;;
+	esac
 	probe_rules
 }
 
@@ -1065,6 +1409,7 @@ cmd_status() {
 	fi
 	r=$(attached)
 	[ -z "$r" ] || printf '%-8s %-11s %s\n' info attached "$r"
+	printf '%-8s %-11s %s\n' info mode "$MODE"
 	printf '%-8s %-11s %s\n' info iptables "$(iptables_backend)"
 	[ "$MISSING" -eq 0 ]
 }
@@ -1076,6 +1421,7 @@ cmd_check() {
 	local st
 	local item
 	local detail
+	local what
 	ip=${1:-}
 	if [ -n "$ip" ]; then
 		is_ip4 "$ip" || die "'$ip' is not an IPv4 address"
@@ -1090,7 +1436,11 @@ cmd_check() {
 		[ "$st" = ok ] || say "$st: $item: $detail"
 	done
 	[ "$MISSING" -eq 0 ] || return 1
-	say "ok: '${CONF[BRIDGE]}' up with $DOM0_CIDR, forwarding on, NAT out of '$UPLINK_DEV'"
+	case $MODE in
+	nat) what="'${CONF[BRIDGE]}' up with $DOM0_CIDR, forwarding on, NAT out of '$UPLINK_DEV'" ;;
+	bridge) what="'${CONF[BRIDGE]}' up with $DOM0_CIDR and uplink '$UPLINK_DEV' on it" ;;
+	esac
+	say "ok: $what"
 	[ -n "$ip" ] || return 0
 	# Options both iputils' and busybox's ping know (busybox has no -n).
 	if ! ping -q -c 3 -i 0.2 -W 1 -- "$ip" >/dev/null 2>&1; then
@@ -1125,6 +1475,24 @@ guest_dns() {
 		die "GUEST_DNS is 'auto' but '/etc/resolv.conf' names no usable IPv4 resolver: set GUEST_DNS in '$CONF_FILE'"
 }
 
+# guest_gateway: print the guests' default gateway: dom0 in nat mode; in
+# bridge mode GATEWAY, else dom0's own, which must be on LAN.
+guest_gateway() {
+	local gw
+	local i
+	if [ "$MODE" != bridge ]; then
+		printf '%s\n' "${CONF[DOM0_ADDR]}"
+		return 0
+	fi
+	gw=${CONF[GATEWAY]:-$(default_gateway)}
+	[ -n "$gw" ] ||
+		die "MODE=bridge: no GATEWAY in '$CONF_FILE' and dom0 has no default route to take it from"
+	i=$(ip4_int "$gw")
+	net_overlap "$i" 32 "$LAN_NET" "$LAN_PFX" ||
+		die "MODE=bridge: dom0's default gateway '$gw' is not inside LAN '${CONF[LAN]}': set GATEWAY in '$CONF_FILE'"
+	printf '%s\n' "$gw"
+}
+
 # guest_vif IP: print the vif = [...] line of the guest at IP.
 guest_vif() {
 	printf "vif = ['bridge=%s,script=vif-bridge']\n" "${CONF[BRIDGE]}"
@@ -1150,7 +1518,8 @@ cmd_guest_config() {
 	net_overlap "$i" 32 "$LAN_NET" "$LAN_PFX" ||
 		die "'$ip' is not inside LAN '${CONF[LAN]}'"
 	[ "$ip" != "${CONF[DOM0_ADDR]}" ] || die "'$ip' is dom0's own address"
-	gw=${CONF[DOM0_ADDR]}
+	gw=$(guest_gateway)
+	[ "$ip" != "$gw" ] || die "'$ip' is the guests' gateway"
 	dns=$(guest_dns)
 	dev=${CONF[GUEST_IF]}
 	printf '# xl config of the guest (dom0):\n'

@@ -163,7 +163,7 @@ snapshot() {
 		ip -n "$D0" -d link show
 		ip -n "$D0" -d addr show
 		ip -n "$D0" -d route show table all
-		ip -n "$D0" rule show
+		ip -n "$D0" -d rule show
 		# Both backends: whichever one net.sh drives, a rule it leaves
 		# shows.
 		for save in iptables-nft-save iptables-legacy-save; do

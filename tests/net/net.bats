@@ -399,7 +399,11 @@ refuses() {
 	refuses 'GUEST_IF=eth 0' "malformed value for GUEST_IF" replace
 	refuses 'BRIDGE_TOOL=ifupdown' "BRIDGE_TOOL 'ifupdown' is not 'ip' or 'brctl'" replace
 	refuses 'LAN=' "'LAN' is not set" replace
+	refuses 'MODE=routed' "MODE 'routed' is not 'nat' or 'bridge'" replace
+	refuses 'MODE=bridge' "MODE=bridge needs UPLINK named, not 'auto'" replace
+	refuses 'STP=yes' "STP 'yes' is not 'off' or 'on'" replace
 	refuses 'BRIDGE=' "'BRIDGE' is not set" replace
+	refuses 'GATEWAY=192.168.1.1' "GATEWAY is for MODE=bridge (in MODE=nat the guests' gateway is DOM0_ADDR)" replace
 
 	[ ! -e "$pwned" ]
 	same_as "$BATS_TEST_TMPDIR/before"
