@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # net.sh: the dom0 side of the guests' network, as one command that can be
-# undone, in one of two modes (MODE in the config):
+# undone, in one of three modes (MODE in the config):
 #   nat     a private bridge with dom0's address on the guests' LAN, IPv4
 #           forwarding, and NAT from that LAN out of an uplink (the default)
 #   bridge  the uplink joins the bridge and dom0's addresses and routes move
 #           to it: the guests sit on the physical LAN
+#   route   no bridge: forwarding and proxy ARP on the uplink, and rules that
+#           let only the declared guest addresses through, for Xen's
+#           vif-route (which adds each guest's /32 route)
 # plus the guests of other hypervisors (a tap, a veth, any link) put on the
-# bridge with 'attach'.  See net.sh(8) and docs/networking.md.
+# bridge or routed with 'attach'.  See net.sh(8) and docs/networking.md.
 #
 # usage: net.sh [-c CONF] up|down|status|check [GUEST_IP]|guest-config [GUEST_IP]
-#        net.sh [-c CONF] attach IFACE|detach IFACE
+#        net.sh [-c CONF] attach IFACE [GUEST_IP]|detach IFACE
 #
 #   up            create what is missing, record what was added
 #   down          remove exactly what 'up' and 'attach' recorded, nothing else
@@ -18,7 +21,8 @@
 #                 at IP answers ping), 1 if not
 #   guest-config  the guest's address, route and resolver, and the
 #                 vif = [...] line for its xl config
-#   attach IFACE  put a guest's link on the bridge; recorded like 'up'
+#   attach IFACE  put a guest's link on the bridge, or route GUEST_IP to
+#                 it (route mode); recorded like 'up'
 #   detach IFACE  undo what 'attach IFACE' recorded
 #
 # CONF is read, never sourced: -c CONF, else /etc/hetmig/net.conf when it
@@ -44,18 +48,19 @@ FORWARD_SYSCTL=$SYSCTL_DIR/ip_forward
 
 KNOWN_KEYS=(MODE BRIDGE LAN DOM0_ADDR UPLINK GUEST_DNS GUEST_ADDR GUEST_IF
 	BRIDGE_TOOL STP GATEWAY)
-REQUIRED_KEYS=(BRIDGE LAN DOM0_ADDR UPLINK GUEST_DNS)
+REQUIRED_KEYS=(LAN DOM0_ADDR UPLINK GUEST_DNS)
 
 declare -A CONF=()      # key -> value, as read from CONF_FILE
 declare -A CONF_LINE=() # key -> line number in CONF_FILE
 CONF_FILE=
 
 # Derived from CONF by conf_check.
-MODE=nat     # nat or bridge
+MODE=nat     # nat, bridge or route
 LAN_NET=0    # LAN's network address as an integer
 LAN_PFX=0    # LAN's prefix length
 DOM0_CIDR=   # DOM0_ADDR/LAN_PFX, as it goes on the bridge or is on the uplink
-GUEST_IP=    # the guest's address for guest-config
+GUEST_IPS=() # GUEST_ADDR's addresses: route mode routes these only
+GUEST_IP=    # the guest's address for guest-config: the first of GUEST_IPS
 UPLINK_DEV=  # UPLINK with 'auto' resolved, set by uplink_resolve
 
 STATE=()     # records of what 'up' and 'attach' added, one per line of STATE_FILE
@@ -77,7 +82,7 @@ P_SAY=()
 usage() {
 	cat <<EOF
 usage: $PROG [-c CONF] up|down|status|check [GUEST_IP]|guest-config [GUEST_IP]
-       $PROG [-c CONF] attach IFACE|detach IFACE
+       $PROG [-c CONF] attach IFACE [GUEST_IP]|detach IFACE
 EOF
 }
 
@@ -185,11 +190,12 @@ valid_ifname() {
 	[[ $1 =~ ^[A-Za-z0-9_.-]{1,15}$ ]] && [ "$1" != . ] && [ "$1" != .. ]
 }
 
-# conf_host KEY: die unless CONF[KEY] is a host address inside LAN.
+# conf_host KEY [VALUE]: die unless VALUE (default CONF[KEY]) is a host
+# address inside LAN.
 conf_host() {
 	local a
 	local i
-	a=${CONF[$1]}
+	a=${2-${CONF[$1]}}
 	is_ip4 "$a" || die "$(conf_where "$1"): $1 '$a' is not an IPv4 address"
 	i=$(ip4_int "$a")
 	net_overlap "$i" 32 "$LAN_NET" "$LAN_PFX" ||
@@ -197,6 +203,14 @@ conf_host() {
 	if [ "$i" -eq "$LAN_NET" ] || [ "$i" -eq "$(lan_bcast)" ]; then
 		die "$(conf_where "$1"): $1 '$a' is the network or broadcast address of '${CONF[LAN]}'"
 	fi
+}
+
+# conf_list KEY: print CONF[KEY]'s items (separated by commas or blanks),
+# one a line.
+conf_list() {
+	local list
+	IFS=', ' read -ra list <<<"${CONF[$1]:-}"
+	[ "${#list[@]}" -eq 0 ] || printf '%s\n' "${list[@]}"
 }
 
 # conf_check: validate every value of CONF and set the derived globals.
@@ -208,8 +222,8 @@ conf_check() {
 	local br
 	v=${CONF[MODE]:=nat}
 	case $v in
-	nat | bridge) MODE=$v ;;
-	*) die "$(conf_where MODE): MODE '$v' is not 'nat' or 'bridge'" ;;
+	nat | bridge | route) MODE=$v ;;
+	*) die "$(conf_where MODE): MODE '$v' is not 'nat', 'bridge' or 'route'" ;;
 	esac
 	v=${CONF[STP]:=off}
 	case $v in
@@ -217,8 +231,13 @@ conf_check() {
 	*) die "$(conf_where STP): STP '$v' is not 'off' or 'on'" ;;
 	esac
 
-	br=${CONF[BRIDGE]}
-	valid_ifname "$br" || die "$(conf_where BRIDGE): BRIDGE '$br' is not an interface name"
+	# Route mode makes no bridge, and needs no name for one.
+	br=${CONF[BRIDGE]:-}
+	if [ -z "$br" ]; then
+		[ "$MODE" = route ] || die "$CONF_FILE: 'BRIDGE' is not set"
+	else
+		valid_ifname "$br" || die "$(conf_where BRIDGE): BRIDGE '$br' is not an interface name"
+	fi
 	v=${CONF[UPLINK]}
 	[ "$v" = auto ] || valid_ifname "$v" ||
 		die "$(conf_where UPLINK): UPLINK '$v' is not an interface name or 'auto'"
@@ -242,11 +261,19 @@ conf_check() {
 
 	conf_host DOM0_ADDR
 	DOM0_CIDR="${CONF[DOM0_ADDR]}/$LAN_PFX"
-	if [ -n "${CONF[GUEST_ADDR]:-}" ]; then
-		conf_host GUEST_ADDR
-		[ "${CONF[GUEST_ADDR]}" != "${CONF[DOM0_ADDR]}" ] ||
+	GUEST_IPS=()
+	while read -r a; do
+		[ -n "$a" ] || continue
+		conf_host GUEST_ADDR "$a"
+		[ "$a" != "${CONF[DOM0_ADDR]}" ] ||
 			die "$(conf_where GUEST_ADDR): GUEST_ADDR is DOM0_ADDR"
-		GUEST_IP=${CONF[GUEST_ADDR]}
+		! in_list "$a" "${GUEST_IPS[@]}" ||
+			die "$(conf_where GUEST_ADDR): GUEST_ADDR has '$a' twice"
+		GUEST_IPS+=("$a")
+	done < <(conf_list GUEST_ADDR)
+	GUEST_IP=${GUEST_IPS[0]:-}
+	if [ "$MODE" = route ] && [ "${#GUEST_IPS[@]}" -eq 0 ]; then
+		die "$CONF_FILE: MODE=route needs GUEST_ADDR, the guests' addresses: it routes those only"
 	fi
 	if [ -n "${CONF[GATEWAY]:-}" ]; then
 		[ "$MODE" = bridge ] ||
@@ -254,8 +281,8 @@ conf_check() {
 		conf_host GATEWAY
 		[ "${CONF[GATEWAY]}" != "${CONF[DOM0_ADDR]}" ] ||
 			die "$(conf_where GATEWAY): GATEWAY is DOM0_ADDR (in MODE=bridge dom0 does not route the guests)"
-		[ "${CONF[GATEWAY]}" != "$GUEST_IP" ] ||
-			die "$(conf_where GATEWAY): GATEWAY '${CONF[GATEWAY]}' is also GUEST_ADDR"
+		! in_list "${CONF[GATEWAY]}" "${GUEST_IPS[@]}" ||
+			die "$(conf_where GATEWAY): GATEWAY '${CONF[GATEWAY]}' is also in GUEST_ADDR"
 	fi
 
 	if [ "${CONF[GUEST_DNS]}" != auto ]; then
@@ -334,6 +361,19 @@ bridge_ports() {
 		ports+=("${line%@*}")
 	done < <(ip -o link show master "$1" 2>/dev/null)
 	printf '%s\n' "${ports[*]}"
+}
+
+# addr_owner CIDR: print the first interface that holds the address of
+# CIDR (as "ADDR/PFX DEV"), if any.
+addr_owner() {
+	local dev
+	local a
+	while read -r _ dev _ a _; do
+		if [ "${a%/*}" = "${1%/*}" ]; then
+			printf '%s %s\n' "$a" "$dev"
+			return 0
+		fi
+	done < <(ip -4 -o addr show)
 }
 
 # dev_addrs DEV: print DEV's IPv4 addresses (ADDR/PFX), one a line.
@@ -470,10 +510,21 @@ route_dev() {
 	done
 }
 
+# routes_to ADDR: print the routes whose destination is ADDR (a host).
+routes_to() {
+	local r
+	while IFS= read -r r; do
+		case $r in
+		"$1 "* | "$1/32 "*) printf '%s\n' "$r" ;;
+		esac
+	done < <(routes)
+}
+
 # The rules, as words after "iptables -t TABLE -A": TABLE CHAIN SPEC...
 # rules_wanted fills RULES with one "TABLE CHAIN SPEC..." line a rule.
 rules_wanted() {
 	local br
+	local g
 	br=${CONF[BRIDGE]:-}
 	RULES=()
 	case $MODE in
@@ -481,6 +532,16 @@ rules_wanted() {
 		RULES+=("nat POSTROUTING -s ${CONF[LAN]} -o $UPLINK_DEV -j MASQUERADE")
 		RULES+=("filter FORWARD -i $br -o $UPLINK_DEV -s ${CONF[LAN]} -j ACCEPT")
 		RULES+=("filter FORWARD -i $UPLINK_DEV -o $br -d ${CONF[LAN]} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+		;;
+	route)
+		# The declared addresses in and out, then nothing else across the
+		# uplink: a guest that takes another address is not forwarded.
+		for g in "${GUEST_IPS[@]}"; do
+			RULES+=("filter FORWARD -i $UPLINK_DEV -d $g/32 -j ACCEPT")
+			RULES+=("filter FORWARD -o $UPLINK_DEV -s $g/32 -j ACCEPT")
+		done
+		RULES+=("filter FORWARD -i $UPLINK_DEV -j DROP")
+		RULES+=("filter FORWARD -o $UPLINK_DEV -j DROP")
 		;;
 	esac
 }
@@ -646,18 +707,48 @@ preflight_bridge() {
 	uplink_routes "$up"
 }
 
+preflight_route() {
+	local up
+	local g
+	local owner
+	local r
+	local words
+	local last
+	up=$UPLINK_DEV
+	has_addr "$up" "$DOM0_CIDR" ||
+		die "DOM0_ADDR '$DOM0_CIDR' is not on uplink '$up': route mode routes the guests through it"
+	[ -w "$SYSCTL_DIR/conf/$up/proxy_arp" ] || [ -r "$SYSCTL_DIR/conf/$up/proxy_arp" ] ||
+		die "cannot read '$SYSCTL_DIR/conf/$up/proxy_arp'"
+	for g in "${GUEST_IPS[@]}"; do
+		owner=$(addr_owner "$g/32")
+		[ -z "$owner" ] || die "guest address '$g' is dom0's own, as '${owner% *}' on '${owner#* }'"
+	done
+	# An ACCEPT appended after the DROPs would never match: a config with a
+	# new address needs the rules made again.
+	rules_wanted
+	read -ra words <<<"${RULES[-1]}"
+	read -ra last <<<"${RULES[-2]}"
+	if rule_present "${words[@]}" || rule_present "${last[@]}"; then
+		for r in "${RULES[@]}"; do
+			read -ra words <<<"$r"
+			rule_present "${words[@]}" ||
+				die "the route rules through '$up' lack '-t ${words[0]} -A ${words[*]:1}': run 'net.sh down', then 'net.sh up'"
+		done
+	fi
+}
+
 # preflight: every check of the system that 'up' needs, before it changes
 # anything.  Root and the tools were checked by main.
 preflight() {
 	local br
 	[ "${CONF[BRIDGE_TOOL]}" != brctl ] || need_cmd brctl bridge-utils
 	[ -r "$FORWARD_SYSCTL" ] || die "cannot read '$FORWARD_SYSCTL': is /proc mounted?"
-	br=${CONF[BRIDGE]}
+	br=${CONF[BRIDGE]:-}
 	uplink_resolve ||
 		die "UPLINK is 'auto' but there is no default route: set UPLINK in '$CONF_FILE'"
 	link_exists "$UPLINK_DEV" || die "uplink '$UPLINK_DEV' not found"
 	[ "$UPLINK_DEV" != "$br" ] || die "uplink '$UPLINK_DEV' is the bridge itself"
-	if link_exists "$br" && ! is_bridge "$br"; then
+	if [ "$MODE" != route ] && link_exists "$br" && ! is_bridge "$br"; then
 		die "'$br' exists and is not a bridge"
 	fi
 	"preflight_$MODE"
@@ -676,7 +767,9 @@ preflight() {
 #   port BR DEV                 DEV was put on the bridge BR
 #   moveaddr UP BR ADDR...      the address moved from the uplink UP to BR
 #   moveroute UP BR ROUTE...    the route moved from UP to BR
-#   sysctl PATH OLD             net.ipv4.PATH (ip_forward) was OLD and was set
+#   route ROUTE...              the route was added
+#   sysctl PATH OLD             net.ipv4.PATH (ip_forward, conf/DEV/proxy_arp)
+#                               was OLD and was set
 #   rule TABLE CHAIN SPEC...    the rule was appended
 # A record that 'attach IFACE' made starts with the word @IFACE.
 
@@ -686,7 +779,7 @@ state_load() {
 	local re
 	STATE=()
 	[ -e "$STATE_FILE" ] || return 0
-	re='^(@[A-Za-z0-9_.-]{1,15} )?(mode|bridge|addr|up|port|moveaddr|moveroute|sysctl|rule) [^[:cntrl:]]+$'
+	re='^(@[A-Za-z0-9_.-]{1,15} )?(mode|bridge|addr|up|port|moveaddr|moveroute|route|sysctl|rule) [^[:cntrl:]]+$'
 	n=0
 	while IFS= read -r line || [ -n "$line" ]; do
 		n=$((n + 1))
@@ -887,8 +980,12 @@ undo() {
 			act "give route '${*:3}' back to '$1'" ip route add "${@:3}" || return 1
 		fi
 		;;
+	route)
+		route_present "$@" || return 0
+		act "delete route '$*'" ip route del "$@"
+		;;
 	sysctl)
-		[[ $1 =~ ^ip_forward$ ]] && [[ $2 =~ ^[0-9]+$ ]] ||
+		[[ $1 =~ ^(ip_forward|conf/[A-Za-z0-9_.-]{1,15}/proxy_arp)$ ]] && [[ $2 =~ ^[0-9]+$ ]] ||
 			return 1
 		[ -e "$SYSCTL_DIR/$1" ] || return 0
 		sysctl_put "$1" "$2"
@@ -1043,6 +1140,12 @@ plan_bridge() {
 	[ "$(link_master "$up")" = "$br" ] || P_REC+=("port $br $up")
 }
 
+plan_route() {
+	plan_sysctl ip_forward 1
+	plan_sysctl "conf/$UPLINK_DEV/proxy_arp" 1
+	plan_rules
+}
+
 # apply_batch: run P_BATCH as one 'ip -batch'; on failure say which line
 # failed and why, and return 1.
 apply_batch() {
@@ -1143,6 +1246,7 @@ cmd_up() {
 		case $MODE in
 		nat) what="'${CONF[BRIDGE]}' and NAT out of '$UPLINK_DEV'" ;;
 		bridge) what="'$UPLINK_DEV' and its addresses on '${CONF[BRIDGE]}'" ;;
+		route) what="forwarding for ${#GUEST_IPS[@]} guest address(es) through '$UPLINK_DEV'" ;;
 		esac
 		say "nothing to do: $what already in place"
 		return 0
@@ -1154,13 +1258,17 @@ cmd_up() {
 }
 
 # down_guard: die, before anything changes, if a bridge 'up' made carries
-# a port that no record put there (a running guest's vif).
+# a port that no record put there (a running guest's vif), or if a
+# declared guest address is routed through a link no record routed (a
+# guest of route mode, through Xen's vif-route).
 down_guard() {
 	local r
 	local words
 	local p
 	local ports
 	local unknown
+	local g
+	local line
 	for r in "${STATE[@]}"; do
 		read -ra words <<<"$r"
 		[[ ${words[0]} != @* ]] || words=("${words[@]:1}")
@@ -1175,6 +1283,16 @@ down_guard() {
 			done
 			[ "${#unknown[@]}" -eq 0 ] ||
 				die "bridge '${words[1]}' still has ports (${unknown[*]}): stop or detach the guests first"
+			;;
+		rule)
+			# Route mode's "-i UPLINK -d GUEST/32 -j ACCEPT".
+			[ "${#words[@]}" -eq 9 ] || continue
+			[ "${words[3]} ${words[5]} ${words[8]}" = "-i -d ACCEPT" ] || continue
+			g=${words[6]%/32}
+			while IFS= read -r line; do
+				recorded "@$(route_dev "$line") route $line" && continue
+				die "guest address '$g' is still routed through '$(route_dev "$line")': stop or detach the guests first"
+			done < <(routes_to "$g")
 			;;
 		esac
 	done
@@ -1194,6 +1312,25 @@ cmd_down() {
 		die "$LEFT record(s) could not be undone; they stay in '$STATE_FILE'"
 }
 
+# attach_target ARG: set ATTACH_BR (the bridge) or ATTACH_IP (route mode's
+# guest address) from attach's optional argument.
+attach_target() {
+	ATTACH_BR=
+	ATTACH_IP=
+	if [ -z "$1" ]; then
+		[ "$MODE" != route ] ||
+			die "MODE=route: 'attach' needs the guest's address (one of GUEST_ADDR)"
+		ATTACH_BR=${CONF[BRIDGE]}
+	elif is_ip4 "$1"; then
+		[ "$MODE" = route ] || die "'$1': attach with an address is for MODE=route"
+		in_list "$1" "${GUEST_IPS[@]}" ||
+			die "'$1' is not in GUEST_ADDR: route mode routes the declared addresses only"
+		ATTACH_IP=$1
+	else
+		die "'$1' is not an IPv4 address"
+	fi
+}
+
 # preflight_attach IFACE: what any attach needs of IFACE.
 preflight_attach() {
 	local a
@@ -1203,11 +1340,12 @@ preflight_attach() {
 	[ "$1" != "$UPLINK_DEV" ] || die "'$1' is the uplink"
 	! is_bridge "$1" || die "'$1' is a bridge: attach takes a guest's link"
 	for a in $(dev_addrs "$1"); do
+		[ -n "$ATTACH_IP" ] && [ "$a" = "${CONF[DOM0_ADDR]}/32" ] && continue
 		die "'$1' has the address '$a': a guest's link carries no address of dom0"
 	done
 }
 
-# plan_attach_bridge IFACE: IFACE on ATTACH_BR, the bridge, and up.
+# plan_attach_bridge IFACE: IFACE on ATTACH_BR, and up.
 plan_attach_bridge() {
 	local m
 	is_bridge "$ATTACH_BR" || die "bridge '$ATTACH_BR' not found: run 'net.sh up' first"
@@ -1221,19 +1359,55 @@ plan_attach_bridge() {
 	plan_link_up "$1"
 }
 
+# plan_attach_route IFACE: what Xen's vif-route does for a vif: dom0's
+# address on IFACE as a /32, proxy ARP on it, IFACE up, and the host route
+# to the guest's address through it.
+plan_attach_route() {
+	local m
+	local route
+	local r
+	has_addr "$UPLINK_DEV" "$DOM0_CIDR" ||
+		die "DOM0_ADDR '$DOM0_CIDR' is not on uplink '$UPLINK_DEV': run 'net.sh up' first"
+	m=$(link_master "$1")
+	[ -z "$m" ] || die "'$1' is a port of '$m'"
+	route="$ATTACH_IP dev $1 scope link src ${CONF[DOM0_ADDR]}"
+	while IFS= read -r r; do
+		[ "$r" = "$route" ] || die "'$ATTACH_IP' is already routed: '$r'"
+	done < <(routes_to "$ATTACH_IP")
+	plan_sysctl "conf/$1/proxy_arp" 1
+	if ! has_addr "$1" "${CONF[DOM0_ADDR]}/32"; then
+		P_REC+=("addr $1 ${CONF[DOM0_ADDR]}/32")
+		P_BATCH+=("address add ${CONF[DOM0_ADDR]}/32 dev $1")
+	fi
+	plan_link_up "$1"
+	if ! route_present "$route"; then
+		P_REC+=("route $route")
+		P_BATCH+=("route add $route")
+		P_SAY+=("routed '$ATTACH_IP' to '$1'")
+	fi
+}
+
 cmd_attach() {
 	local iface
 	iface=$1
-	ATTACH_BR=${CONF[BRIDGE]}
+	attach_target "${2:-}"
 	[ -r "$FORWARD_SYSCTL" ] || die "cannot read '$FORWARD_SYSCTL': is /proc mounted?"
 	uplink_resolve || die "UPLINK is 'auto' but there is no default route: set UPLINK in '$CONF_FILE'"
 	preflight_attach "$iface"
 	lock_take
 	state_load
 	plan_reset
-	plan_attach_bridge "$iface"
+	if [ -n "$ATTACH_IP" ]; then
+		plan_attach_route "$iface"
+	else
+		plan_attach_bridge "$iface"
+	fi
 	if [ "$(plan_count)" -eq 0 ]; then
-		say "nothing to do: '$iface' is already on '$ATTACH_BR'"
+		if [ -n "$ATTACH_IP" ]; then
+			say "nothing to do: '$ATTACH_IP' is already routed to '$iface'"
+		else
+			say "nothing to do: '$iface' is already on '$ATTACH_BR'"
+		fi
 		return 0
 	fi
 	run_start attach
@@ -1331,11 +1505,11 @@ probe() {
 	local name
 	local r
 	local words
-	br=${CONF[BRIDGE]}
+	br=${CONF[BRIDGE]:-}
 	PROBE=()
 	MISSING=0
 	state_load
-	probe_bridge "$br"
+	[ "$MODE" = route ] || probe_bridge "$br"
 	if [ "$MODE" = nat ]; then
 		if has_addr "$br" "$DOM0_CIDR"; then
 			probe_row ok address "$DOM0_CIDR on $br$(probe_by addr "$br" "$DOM0_CIDR")"
@@ -1372,11 +1546,20 @@ probe() {
 			probe_row "$st" route "$r (moved from ${words[1]})"
 		done
 		;;
+	route)
+		st=missing
+		has_addr "$UPLINK_DEV" "$DOM0_CIDR" && st=ok
+		probe_row "$st" uplink "$name with $DOM0_CIDR"
+		st=missing
+		[ "$(sysctl_get "conf/$UPLINK_DEV/proxy_arp" 2>/dev/null)" = 1 ] && st=ok
+		probe_row "$st" proxy_arp "net.ipv4.conf.$UPLINK_DEV.proxy_arp=1$(probe_by sysctl "conf/$UPLINK_DEV/proxy_arp" 0)"
+		;;
 	esac
 	probe_rules
 }
 
-# attached: print what 'attach' recorded, as "IFACE on BR", comma separated.
+# attached: print what 'attach' recorded, as "IFACE on BR" or "IFACE for
+# ADDR", comma separated.
 attached() {
 	local r
 	local words
@@ -1386,6 +1569,7 @@ attached() {
 		read -ra words <<<"$r"
 		case ${words[0]}:${words[1]:-} in
 		@*:port) out+=", ${words[0]#@} on ${words[2]}" ;;
+		@*:route) out+=", ${words[0]#@} for ${words[2]}" ;;
 		esac
 	done
 	printf '%s\n' "${out#, }"
@@ -1403,7 +1587,7 @@ cmd_status() {
 		IFS='|' read -r st item detail <<<"$r"
 		printf '%-8s %-11s %s\n' "$st" "$item" "$detail"
 	done
-	if is_bridge "${CONF[BRIDGE]}"; then
+	if [ "$MODE" != route ] && is_bridge "${CONF[BRIDGE]}"; then
 		ports=$(bridge_ports "${CONF[BRIDGE]}")
 		printf '%-8s %-11s %s\n' info ports "${ports:-(none)}"
 	fi
@@ -1439,6 +1623,7 @@ cmd_check() {
 	case $MODE in
 	nat) what="'${CONF[BRIDGE]}' up with $DOM0_CIDR, forwarding on, NAT out of '$UPLINK_DEV'" ;;
 	bridge) what="'${CONF[BRIDGE]}' up with $DOM0_CIDR and uplink '$UPLINK_DEV' on it" ;;
+	route) what="forwarding and proxy ARP on '$UPLINK_DEV' ($DOM0_CIDR), rules for ${#GUEST_IPS[@]} guest address(es)" ;;
 	esac
 	say "ok: $what"
 	[ -n "$ip" ] || return 0
@@ -1475,8 +1660,8 @@ guest_dns() {
 		die "GUEST_DNS is 'auto' but '/etc/resolv.conf' names no usable IPv4 resolver: set GUEST_DNS in '$CONF_FILE'"
 }
 
-# guest_gateway: print the guests' default gateway: dom0 in nat mode; in
-# bridge mode GATEWAY, else dom0's own, which must be on LAN.
+# guest_gateway: print the guests' default gateway: dom0 in nat and route
+# modes; in bridge mode GATEWAY, else dom0's own, which must be on LAN.
 guest_gateway() {
 	local gw
 	local i
@@ -1495,7 +1680,13 @@ guest_gateway() {
 
 # guest_vif IP: print the vif = [...] line of the guest at IP.
 guest_vif() {
-	printf "vif = ['bridge=%s,script=vif-bridge']\n" "${CONF[BRIDGE]}"
+	if [ "$MODE" = route ]; then
+		uplink_resolve ||
+			die "UPLINK is 'auto' but there is no default route: set UPLINK in '$CONF_FILE'"
+		printf "vif = ['ip=%s,script=vif-route,gatewaydev=%s']\n" "$1" "$UPLINK_DEV"
+	else
+		printf "vif = ['bridge=%s,script=vif-bridge']\n" "${CONF[BRIDGE]}"
+	fi
 }
 
 cmd_guest_config() {
@@ -1518,13 +1709,21 @@ cmd_guest_config() {
 	net_overlap "$i" 32 "$LAN_NET" "$LAN_PFX" ||
 		die "'$ip' is not inside LAN '${CONF[LAN]}'"
 	[ "$ip" != "${CONF[DOM0_ADDR]}" ] || die "'$ip' is dom0's own address"
+	if [ "$MODE" = route ]; then
+		in_list "$ip" "${GUEST_IPS[@]}" ||
+			die "'$ip' is not in GUEST_ADDR: route mode routes the declared addresses only"
+	fi
 	gw=$(guest_gateway)
 	[ "$ip" != "$gw" ] || die "'$ip' is the guests' gateway"
 	dns=$(guest_dns)
 	dev=${CONF[GUEST_IF]}
 	printf '# xl config of the guest (dom0):\n'
 	guest_vif "$ip"
-	printf '# a QEMU/KVM tap or an LXC veth instead: net.sh attach IFACE\n'
+	if [ "$MODE" = route ]; then
+		printf '# a QEMU/KVM tap or an LXC veth instead: net.sh attach IFACE %s\n' "$ip"
+	else
+		printf '# a QEMU/KVM tap or an LXC veth instead: net.sh attach IFACE\n'
+	fi
 	cat <<EOF
 
 # in the guest, by hand (as root):
@@ -1578,7 +1777,9 @@ main() {
 		[ "$#" -le 1 ] || die "'$cmd' takes at most one argument"
 		;;
 	attach)
-		[ "$#" -eq 1 ] || die "'attach' takes one interface"
+		if [ "$#" -lt 1 ] || [ "$#" -gt 2 ]; then
+			die "'attach' takes an interface and at most one more argument"
+		fi
 		;;
 	detach)
 		[ "$#" -eq 1 ] || die "'detach' takes one interface"

@@ -9,8 +9,8 @@
 #      |      outside", one hop further; no route to the NAT LAN at all
 #   dom0      up0 198.51.100.1/24, default via upstream: net.sh runs here
 #      |      and makes xenbr0 (NAT mode: with 192.168.1.101/24); vif1.0 is
-#      |      the Xen guest's vif, put on the bridge by the test as Xen's
-#      |      vif-bridge would
+#      |      the Xen guest's vif, put on the bridge (or routed) by the test
+#      |      as Xen's vif-bridge (or vif-route) would
 #   guest     eth0 192.168.1.102/24, default via 192.168.1.101
 #
 # Upstream cannot answer the NAT LAN, so only dom0's MASQUERADE rule
@@ -171,10 +171,12 @@ snapshot() {
 			printf '== %s\n' "$save"
 			ip netns exec "$D0" "$save" 2>&1 || true
 		done
-		# Writing ip_forward sets every interface's forwarding too.
+		# Writing ip_forward sets every interface's forwarding too;
+		# route mode sets proxy_arp.
 		# shellcheck disable=SC2016 # expanded by sh inside dom0
 		ip netns exec "$D0" sh -c 'for f in /proc/sys/net/ipv4/ip_forward \
-			/proc/sys/net/ipv4/conf/*/forwarding; do echo "$f=$(cat "$f")"; done'
+			/proc/sys/net/ipv4/conf/*/forwarding \
+			/proc/sys/net/ipv4/conf/*/proxy_arp; do echo "$f=$(cat "$f")"; done'
 	} >"$raw"
 	# Left out: iptables-save's comments and counters; bridge timers; the
 	# qdisc (the kernel gives a device one the first time it goes up and
@@ -537,4 +539,20 @@ all_reach() {
 			ping_ok "$ns" "$a"
 		done
 	done
+}
+
+# vif_route_add GUEST_IP / vif_route_del GUEST_IP: what Xen's vif-route
+# does for vif1.0 (xl: vif = ['ip=GUEST_IP,script=vif-route,gatewaydev=up0']):
+# dom0's address on the vif as a /32, proxy ARP on it, and the host route.
+vif_route_add() {
+	ip -n "$D0" addr add 198.51.100.1/32 dev vif1.0
+	ip netns exec "$D0" sh -c 'echo 1 >/proc/sys/net/ipv4/conf/vif1.0/proxy_arp'
+	ip -n "$D0" link set vif1.0 up
+	ip -n "$D0" route add "$1" dev vif1.0 src 198.51.100.1 metric 2
+}
+
+vif_route_del() {
+	ip -n "$D0" route del "$1" dev vif1.0 src 198.51.100.1 metric 2
+	ip -n "$D0" addr del 198.51.100.1/32 dev vif1.0
+	ip netns exec "$D0" sh -c 'echo 0 >/proc/sys/net/ipv4/conf/vif1.0/proxy_arp'
 }

@@ -399,10 +399,12 @@ refuses() {
 	refuses 'GUEST_IF=eth 0' "malformed value for GUEST_IF" replace
 	refuses 'BRIDGE_TOOL=ifupdown' "BRIDGE_TOOL 'ifupdown' is not 'ip' or 'brctl'" replace
 	refuses 'LAN=' "'LAN' is not set" replace
-	refuses 'MODE=routed' "MODE 'routed' is not 'nat' or 'bridge'" replace
+	refuses 'MODE=routed' "MODE 'routed' is not 'nat', 'bridge' or 'route'" replace
 	refuses 'MODE=bridge' "MODE=bridge needs UPLINK named, not 'auto'" replace
 	refuses 'STP=yes' "STP 'yes' is not 'off' or 'on'" replace
 	refuses 'BRIDGE=' "'BRIDGE' is not set" replace
+	refuses 'GUEST_ADDR=192.168.1.102,192.168.1.102' "GUEST_ADDR has '192.168.1.102' twice" replace
+	refuses 'GUEST_ADDR=192.168.1.102,10.0.0.1' "GUEST_ADDR '10.0.0.1' is not inside LAN" replace
 	refuses 'GATEWAY=192.168.1.1' "GATEWAY is for MODE=bridge (in MODE=nat the guests' gateway is DOM0_ADDR)" replace
 
 	[ ! -e "$pwned" ]
@@ -589,10 +591,12 @@ refuses() {
 	[ "$output" = "net.sh: 'lxc2' has the address '10.9.9.9/24': a guest's link carries no address of dom0" ]
 	run -2 net attach 'a/b'
 	[ "$output" = "net.sh: 'a/b' is not an interface name" ]
+	run -2 net attach lxc0 192.168.1.103
+	[ "$output" = "net.sh: '192.168.1.103': attach with an address is for MODE=route" ]
 	run -2 net attach lxc0 x
-	[ "$output" = "net.sh: 'attach' takes one interface" ]
+	[ "$output" = "net.sh: 'x' is not an IPv4 address" ]
 	run -2 net attach
-	[ "$output" = "net.sh: 'attach' takes one interface" ]
+	[ "$output" = "net.sh: 'attach' takes an interface and at most one more argument" ]
 	run -2 net detach
 	[ "$output" = "net.sh: 'detach' takes one interface" ]
 	same_as "$BATS_TEST_TMPDIR/before"
