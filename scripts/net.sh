@@ -8,11 +8,12 @@
 #   route   no bridge: forwarding and proxy ARP on the uplink, and rules that
 #           let only the declared guest addresses through, for Xen's
 #           vif-route (which adds each guest's /32 route)
-# plus the guests of other hypervisors (a tap, a veth, any link) put on the
-# bridge or routed with 'attach'.  See net.sh(8) and docs/networking.md.
+# plus, in any mode, one 802.1q sub-interface and one bridge per VLAN, and
+# the guests of other hypervisors (a tap, a veth, any link) put on a bridge
+# or routed with 'attach'.  See net.sh(8) and docs/networking.md.
 #
 # usage: net.sh [-c CONF] up|down|status|check [GUEST_IP]|guest-config [GUEST_IP]
-#        net.sh [-c CONF] attach IFACE [GUEST_IP]|detach IFACE
+#        net.sh [-c CONF] attach IFACE [VLAN|GUEST_IP]|detach IFACE
 #
 #   up            create what is missing, record what was added
 #   down          remove exactly what 'up' and 'attach' recorded, nothing else
@@ -21,8 +22,8 @@
 #                 at IP answers ping), 1 if not
 #   guest-config  the guest's address, route and resolver, and the
 #                 vif = [...] line for its xl config
-#   attach IFACE  put a guest's link on the bridge, or route GUEST_IP to
-#                 it (route mode); recorded like 'up'
+#   attach IFACE  put a guest's link on the bridge (of VLAN), or route
+#                 GUEST_IP to it (route mode); recorded like 'up'
 #   detach IFACE  undo what 'attach IFACE' recorded
 #
 # CONF is read, never sourced: -c CONF, else /etc/hetmig/net.conf when it
@@ -47,7 +48,7 @@ SYSCTL_DIR=/proc/sys/net/ipv4
 FORWARD_SYSCTL=$SYSCTL_DIR/ip_forward
 
 KNOWN_KEYS=(MODE BRIDGE LAN DOM0_ADDR UPLINK GUEST_DNS GUEST_ADDR GUEST_IF
-	BRIDGE_TOOL STP GATEWAY)
+	BRIDGE_TOOL VLANS STP GATEWAY)
 REQUIRED_KEYS=(LAN DOM0_ADDR UPLINK GUEST_DNS)
 
 declare -A CONF=()      # key -> value, as read from CONF_FILE
@@ -61,6 +62,7 @@ LAN_PFX=0    # LAN's prefix length
 DOM0_CIDR=   # DOM0_ADDR/LAN_PFX, as it goes on the bridge or is on the uplink
 GUEST_IPS=() # GUEST_ADDR's addresses: route mode routes these only
 GUEST_IP=    # the guest's address for guest-config: the first of GUEST_IPS
+VLAN_IDS=()  # VLANS's ids
 UPLINK_DEV=  # UPLINK with 'auto' resolved, set by uplink_resolve
 
 STATE=()     # records of what 'up' and 'attach' added, one per line of STATE_FILE
@@ -82,7 +84,7 @@ P_SAY=()
 usage() {
 	cat <<EOF
 usage: $PROG [-c CONF] up|down|status|check [GUEST_IP]|guest-config [GUEST_IP]
-       $PROG [-c CONF] attach IFACE [GUEST_IP]|detach IFACE
+       $PROG [-c CONF] attach IFACE [VLAN|GUEST_IP]|detach IFACE
 EOF
 }
 
@@ -219,6 +221,7 @@ conf_check() {
 	local v
 	local a
 	local dns
+	local vid
 	local br
 	v=${CONF[MODE]:=nat}
 	case $v in
@@ -231,12 +234,28 @@ conf_check() {
 	*) die "$(conf_where STP): STP '$v' is not 'off' or 'on'" ;;
 	esac
 
-	# Route mode makes no bridge, and needs no name for one.
+	VLAN_IDS=()
+	while read -r vid; do
+		[ -n "$vid" ] || continue
+		if ! [[ $vid =~ ^[1-9][0-9]{0,3}$ ]] || ((vid > 4094)); then
+			die "$(conf_where VLANS): VLANS '$vid' is not a VLAN id (1 to 4094)"
+		fi
+		! in_list "$vid" "${VLAN_IDS[@]}" || die "$(conf_where VLANS): VLANS has '$vid' twice"
+		VLAN_IDS+=("$vid")
+	done < <(conf_list VLANS)
+
+	# A route mode without VLANs makes no bridge, and needs no name for one.
 	br=${CONF[BRIDGE]:-}
 	if [ -z "$br" ]; then
-		[ "$MODE" = route ] || die "$CONF_FILE: 'BRIDGE' is not set"
+		if [ "$MODE" != route ] || [ "${#VLAN_IDS[@]}" -gt 0 ]; then
+			die "$CONF_FILE: 'BRIDGE' is not set"
+		fi
 	else
 		valid_ifname "$br" || die "$(conf_where BRIDGE): BRIDGE '$br' is not an interface name"
+		for vid in "${VLAN_IDS[@]}"; do
+			valid_ifname "$br.$vid" ||
+				die "$(conf_where BRIDGE): BRIDGE '$br' is too long for its VLAN bridge '$br.$vid' (15 characters at most)"
+		done
 	fi
 	v=${CONF[UPLINK]}
 	[ "$v" = auto ] || valid_ifname "$v" ||
@@ -324,6 +343,13 @@ link_exists() {
 
 is_bridge() {
 	[[ $(ip -d -o link show dev "$1" 2>/dev/null) =~ [[:space:]]bridge[[:space:]] ]]
+}
+
+# is_vlan_of DEV LINK VID: true if DEV is the 802.1q VLAN VID on LINK.
+is_vlan_of() {
+	local line
+	line=$(ip -d -o link show dev "$1" 2>/dev/null) || return 1
+	[[ $line == *": $1@$2: "* ]] && [[ $line == *" vlan protocol 802.1Q id $3 "* ]]
 }
 
 # link_is_up DEV: true if DEV is administratively up (UP among its flags).
@@ -664,6 +690,32 @@ uplink_routes() {
 
 # --- preflight: every check of the system, before anything changes ----------
 
+# vlan_names VID: set VLAN_DEV and VLAN_BR, the VLAN's sub-interface of the
+# uplink and its bridge.
+vlan_names() {
+	VLAN_DEV=$UPLINK_DEV.$1
+	VLAN_BR=${CONF[BRIDGE]}.$1
+}
+
+preflight_vlans() {
+	local vid
+	local m
+	for vid in "${VLAN_IDS[@]}"; do
+		vlan_names "$vid"
+		valid_ifname "$VLAN_DEV" ||
+			die "the VLAN interface '$VLAN_DEV' would be longer than 15 characters: rename the uplink"
+		if link_exists "$VLAN_DEV"; then
+			is_vlan_of "$VLAN_DEV" "$UPLINK_DEV" "$vid" ||
+				die "'$VLAN_DEV' exists and is not VLAN $vid of '$UPLINK_DEV'"
+			m=$(link_master "$VLAN_DEV")
+			[ -z "$m" ] || [ "$m" = "$VLAN_BR" ] || die "'$VLAN_DEV' is a port of '$m'"
+		fi
+		if link_exists "$VLAN_BR" && ! is_bridge "$VLAN_BR"; then
+			die "'$VLAN_BR' exists and is not a bridge"
+		fi
+	done
+}
+
 # preflight_addr_free CIDR WHERE...: die if CIDR's address is on a device
 # other than WHERE.
 preflight_addr_free() {
@@ -751,6 +803,7 @@ preflight() {
 	if [ "$MODE" != route ] && link_exists "$br" && ! is_bridge "$br"; then
 		die "'$br' exists and is not a bridge"
 	fi
+	preflight_vlans
 	"preflight_$MODE"
 }
 
@@ -765,6 +818,7 @@ preflight() {
 #   addr DEV ADDR/PFX           the address was added to DEV
 #   up DEV                      DEV was set up
 #   port BR DEV                 DEV was put on the bridge BR
+#   vlan DEV LINK VID           the VLAN sub-interface DEV of LINK was created
 #   moveaddr UP BR ADDR...      the address moved from the uplink UP to BR
 #   moveroute UP BR ROUTE...    the route moved from UP to BR
 #   route ROUTE...              the route was added
@@ -779,7 +833,7 @@ state_load() {
 	local re
 	STATE=()
 	[ -e "$STATE_FILE" ] || return 0
-	re='^(@[A-Za-z0-9_.-]{1,15} )?(mode|bridge|addr|up|port|moveaddr|moveroute|route|sysctl|rule) [^[:cntrl:]]+$'
+	re='^(@[A-Za-z0-9_.-]{1,15} )?(mode|bridge|addr|up|port|vlan|moveaddr|moveroute|route|sysctl|rule) [^[:cntrl:]]+$'
 	n=0
 	while IFS= read -r line || [ -n "$line" ]; do
 		n=$((n + 1))
@@ -960,6 +1014,10 @@ undo() {
 	port)
 		[ "$(link_master "$2")" = "$1" ] || return 0
 		act "take '$2' off '$1'" ip link set dev "$2" nomaster
+		;;
+	vlan)
+		is_vlan_of "$1" "$2" "$3" || return 0
+		act "delete VLAN interface '$1'" ip link del dev "$1"
 		;;
 	moveaddr)
 		# Off the bridge, back on the uplink, with its words as it had them.
@@ -1146,6 +1204,26 @@ plan_route() {
 	plan_rules
 }
 
+plan_vlans() {
+	local vid
+	for vid in "${VLAN_IDS[@]}"; do
+		vlan_names "$vid"
+		if ! link_exists "$VLAN_DEV"; then
+			P_REC+=("vlan $VLAN_DEV $UPLINK_DEV $vid")
+			P_BATCH+=("link add link $UPLINK_DEV name $VLAN_DEV type vlan id $vid")
+			P_SAY+=("created VLAN interface '$VLAN_DEV'")
+		fi
+		link_exists "$VLAN_BR" || plan_new_bridge "$VLAN_BR"
+		if [ "$(link_master "$VLAN_DEV")" != "$VLAN_BR" ]; then
+			P_REC+=("port $VLAN_BR $VLAN_DEV")
+			P_BATCH+=("link set dev $VLAN_DEV master $VLAN_BR")
+			P_SAY+=("put '$VLAN_DEV' on '$VLAN_BR'")
+		fi
+		plan_link_up "$VLAN_DEV"
+		plan_link_up "$VLAN_BR"
+	done
+}
+
 # apply_batch: run P_BATCH as one 'ip -batch'; on failure say which line
 # failed and why, and return 1.
 apply_batch() {
@@ -1242,12 +1320,14 @@ cmd_up() {
 	state_load
 	plan_reset
 	"plan_$MODE"
+	plan_vlans
 	if [ "$(plan_count)" -eq 0 ]; then
 		case $MODE in
 		nat) what="'${CONF[BRIDGE]}' and NAT out of '$UPLINK_DEV'" ;;
 		bridge) what="'$UPLINK_DEV' and its addresses on '${CONF[BRIDGE]}'" ;;
 		route) what="forwarding for ${#GUEST_IPS[@]} guest address(es) through '$UPLINK_DEV'" ;;
 		esac
+		[ "${#VLAN_IDS[@]}" -eq 0 ] || what+=", VLANs ${CONF[VLANS]}"
 		say "nothing to do: $what already in place"
 		return 0
 	fi
@@ -1319,15 +1399,18 @@ attach_target() {
 	ATTACH_IP=
 	if [ -z "$1" ]; then
 		[ "$MODE" != route ] ||
-			die "MODE=route: 'attach' needs the guest's address (one of GUEST_ADDR)"
+			die "MODE=route: 'attach' needs the guest's address (one of GUEST_ADDR) or a VLAN"
 		ATTACH_BR=${CONF[BRIDGE]}
+	elif [[ $1 =~ ^[0-9]+$ ]]; then
+		in_list "$1" "${VLAN_IDS[@]}" || die "VLAN '$1' is not in VLANS"
+		ATTACH_BR=${CONF[BRIDGE]}.$1
 	elif is_ip4 "$1"; then
 		[ "$MODE" = route ] || die "'$1': attach with an address is for MODE=route"
 		in_list "$1" "${GUEST_IPS[@]}" ||
 			die "'$1' is not in GUEST_ADDR: route mode routes the declared addresses only"
 		ATTACH_IP=$1
 	else
-		die "'$1' is not an IPv4 address"
+		die "'$1' is neither a VLAN id nor an IPv4 address"
 	fi
 }
 
@@ -1497,6 +1580,21 @@ probe_rules() {
 	done
 }
 
+probe_vlans() {
+	local vid
+	local st
+	for vid in "${VLAN_IDS[@]}"; do
+		vlan_names "$vid"
+		st=missing
+		is_vlan_of "$VLAN_DEV" "$UPLINK_DEV" "$vid" && link_is_up "$VLAN_DEV" &&
+			[ "$(link_master "$VLAN_DEV")" = "$VLAN_BR" ] && st=ok
+		probe_row "$st" vlan "$VLAN_DEV (VLAN $vid of $UPLINK_DEV) up on $VLAN_BR$(probe_by vlan "$VLAN_DEV" "$UPLINK_DEV" "$vid")"
+		st=missing
+		is_bridge "$VLAN_BR" && link_is_up "$VLAN_BR" && st=ok
+		probe_row "$st" bridge "$VLAN_BR is up$(probe_by bridge "$VLAN_BR" ip)$(probe_by bridge "$VLAN_BR" brctl)"
+	done
+}
+
 # probe: look at everything 'up' sets and fill PROBE with "STATE|ITEM|DETAIL"
 # rows; MISSING counts the rows that are not ok.
 probe() {
@@ -1556,6 +1654,7 @@ probe() {
 		;;
 	esac
 	probe_rules
+	probe_vlans
 }
 
 # attached: print what 'attach' recorded, as "IFACE on BR" or "IFACE for
@@ -1581,6 +1680,7 @@ cmd_status() {
 	local st
 	local item
 	local detail
+	local vid
 	probe
 	printf '%-8s %-11s %s\n' STATE ITEM DETAIL
 	for r in "${PROBE[@]}"; do
@@ -1591,6 +1691,11 @@ cmd_status() {
 		ports=$(bridge_ports "${CONF[BRIDGE]}")
 		printf '%-8s %-11s %s\n' info ports "${ports:-(none)}"
 	fi
+	for vid in "${VLAN_IDS[@]}"; do
+		is_bridge "${CONF[BRIDGE]}.$vid" || continue
+		ports=$(bridge_ports "${CONF[BRIDGE]}.$vid")
+		printf '%-8s %-11s %s\n' info ports "${CONF[BRIDGE]}.$vid: ${ports:-(none)}"
+	done
 	r=$(attached)
 	[ -z "$r" ] || printf '%-8s %-11s %s\n' info attached "$r"
 	printf '%-8s %-11s %s\n' info mode "$MODE"
@@ -1625,6 +1730,7 @@ cmd_check() {
 	bridge) what="'${CONF[BRIDGE]}' up with $DOM0_CIDR and uplink '$UPLINK_DEV' on it" ;;
 	route) what="forwarding and proxy ARP on '$UPLINK_DEV' ($DOM0_CIDR), rules for ${#GUEST_IPS[@]} guest address(es)" ;;
 	esac
+	[ "${#VLAN_IDS[@]}" -eq 0 ] || what+=", VLANs ${CONF[VLANS]}"
 	say "ok: $what"
 	[ -n "$ip" ] || return 0
 	# Options both iputils' and busybox's ping know (busybox has no -n).
@@ -1696,6 +1802,7 @@ cmd_guest_config() {
 	local dns
 	local a
 	local gw
+	local vid
 	ip=${1:-$GUEST_IP}
 	if [ -z "$ip" ]; then
 		i=$(($(ip4_int "${CONF[DOM0_ADDR]}") + 1))
@@ -1719,6 +1826,10 @@ cmd_guest_config() {
 	dev=${CONF[GUEST_IF]}
 	printf '# xl config of the guest (dom0):\n'
 	guest_vif "$ip"
+	for vid in "${VLAN_IDS[@]}"; do
+		printf "# or, on VLAN %s: vif = ['bridge=%s.%s,script=vif-bridge']\n" \
+			"$vid" "${CONF[BRIDGE]}" "$vid"
+	done
 	if [ "$MODE" = route ]; then
 		printf '# a QEMU/KVM tap or an LXC veth instead: net.sh attach IFACE %s\n' "$ip"
 	else

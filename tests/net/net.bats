@@ -402,10 +402,19 @@ refuses() {
 	refuses 'MODE=routed' "MODE 'routed' is not 'nat', 'bridge' or 'route'" replace
 	refuses 'MODE=bridge' "MODE=bridge needs UPLINK named, not 'auto'" replace
 	refuses 'STP=yes' "STP 'yes' is not 'off' or 'on'" replace
+	refuses 'VLANS=0' "VLANS '0' is not a VLAN id (1 to 4094)" replace
+	refuses 'VLANS=4095' "VLANS '4095' is not a VLAN id (1 to 4094)" replace
+	refuses 'VLANS=10,010' "VLANS '010' is not a VLAN id (1 to 4094)" replace
+	refuses 'VLANS=10,x' "VLANS 'x' is not a VLAN id (1 to 4094)" replace
+	refuses 'VLANS=10,20,10' "VLANS has '10' twice" replace
 	refuses 'BRIDGE=' "'BRIDGE' is not set" replace
 	refuses 'GUEST_ADDR=192.168.1.102,192.168.1.102' "GUEST_ADDR has '192.168.1.102' twice" replace
 	refuses 'GUEST_ADDR=192.168.1.102,10.0.0.1' "GUEST_ADDR '10.0.0.1' is not inside LAN" replace
 	refuses 'GATEWAY=192.168.1.1' "GATEWAY is for MODE=bridge (in MODE=nat the guests' gateway is DOM0_ADDR)" replace
+
+	write_conf BRIDGE=xenbr-long-00 VLANS=100
+	run -2 net up
+	[[ $output == "net.sh: $CONF:"*": BRIDGE 'xenbr-long-00' is too long for its VLAN bridge 'xenbr-long-00.100' (15 characters at most)" ]]
 
 	[ ! -e "$pwned" ]
 	same_as "$BATS_TEST_TMPDIR/before"
@@ -591,10 +600,12 @@ refuses() {
 	[ "$output" = "net.sh: 'lxc2' has the address '10.9.9.9/24': a guest's link carries no address of dom0" ]
 	run -2 net attach 'a/b'
 	[ "$output" = "net.sh: 'a/b' is not an interface name" ]
+	run -2 net attach lxc0 10
+	[ "$output" = "net.sh: VLAN '10' is not in VLANS" ]
 	run -2 net attach lxc0 192.168.1.103
 	[ "$output" = "net.sh: '192.168.1.103': attach with an address is for MODE=route" ]
 	run -2 net attach lxc0 x
-	[ "$output" = "net.sh: 'x' is not an IPv4 address" ]
+	[ "$output" = "net.sh: 'x' is neither a VLAN id nor an IPv4 address" ]
 	run -2 net attach
 	[ "$output" = "net.sh: 'attach' takes an interface and at most one more argument" ]
 	run -2 net detach
