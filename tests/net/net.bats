@@ -399,6 +399,22 @@ refuses() {
 	refuses 'GUEST_IF=eth 0' "malformed value for GUEST_IF" replace
 	refuses 'BRIDGE_TOOL=ifupdown' "BRIDGE_TOOL 'ifupdown' is not 'ip' or 'brctl'" replace
 	refuses 'LAN=' "'LAN' is not set" replace
+	refuses 'MODE=routed' "MODE 'routed' is not 'nat', 'bridge' or 'route'" replace
+	refuses 'MODE=bridge' "MODE=bridge needs UPLINK named, not 'auto'" replace
+	refuses 'STP=yes' "STP 'yes' is not 'off' or 'on'" replace
+	refuses 'VLANS=0' "VLANS '0' is not a VLAN id (1 to 4094)" replace
+	refuses 'VLANS=4095' "VLANS '4095' is not a VLAN id (1 to 4094)" replace
+	refuses 'VLANS=10,010' "VLANS '010' is not a VLAN id (1 to 4094)" replace
+	refuses 'VLANS=10,x' "VLANS 'x' is not a VLAN id (1 to 4094)" replace
+	refuses 'VLANS=10,20,10' "VLANS has '10' twice" replace
+	refuses 'BRIDGE=' "'BRIDGE' is not set" replace
+	refuses 'GUEST_ADDR=192.168.1.102,192.168.1.102' "GUEST_ADDR has '192.168.1.102' twice" replace
+	refuses 'GUEST_ADDR=192.168.1.102,10.0.0.1' "GUEST_ADDR '10.0.0.1' is not inside LAN" replace
+	refuses 'GATEWAY=192.168.1.1' "GATEWAY is for MODE=bridge (in MODE=nat the guests' gateway is DOM0_ADDR)" replace
+
+	write_conf BRIDGE=xenbr-long-00 VLANS=100
+	run -2 net up
+	[[ $output == "net.sh: $CONF:"*": BRIDGE 'xenbr-long-00' is too long for its VLAN bridge 'xenbr-long-00.100' (15 characters at most)" ]]
 
 	[ ! -e "$pwned" ]
 	same_as "$BATS_TEST_TMPDIR/before"
@@ -429,18 +445,29 @@ refuses() {
 	[ ! -e "$HETMIG_STATE_DIR/net/lock" ]
 }
 
-@test "bad: a failure right after the bridge was made removes the bridge" {
+@test "bad: a failure whose undoing fails too says so, and down finishes it" {
 	local wrap
 	wrap="$BATS_TEST_TMPDIR/wrap"
 	mkdir -p "$wrap"
-	printf '#!/bin/sh\ncase " $* " in *" addr add "*) echo "ip: injected failure" >&2; exit 2 ;; esac\nexec %s "$@"\n' \
+	printf '#!/bin/sh\ncase " $* " in *" -A FORWARD "*) echo "iptables: injected failure" >&2; exit 4 ;; esac\nexec %s "$@"\n' \
+		"$(command -v iptables)" >"$wrap/iptables"
+	printf '#!/bin/sh\ncase " $* " in *" link del "*) echo "ip: injected failure" >&2; exit 2 ;; esac\nexec %s "$@"\n' \
 		"$(command -v ip)" >"$wrap/ip"
-	chmod +x "$wrap/ip"
+	chmod +x "$wrap/iptables" "$wrap/ip"
 	snapshot "$BATS_TEST_TMPDIR/before"
 	run -2 net_path "$wrap:$PATH" up
-	[[ $output == *"net.sh: created bridge 'xenbr0'"* ]]
-	[[ $output == *"net.sh: cannot add '192.168.1.101/24' to 'xenbr0': ip: injected failure"* ]]
+	[[ $output == *"net.sh: warning: could not undo 'bridge xenbr0 ip'"* ]]
+	[ "${lines[-1]}" = "net.sh: warning: 'up' failed: 1 change(s) could not be undone; they stay in '$HETMIG_STATE_DIR/net/net.state' for 'net.sh down'" ]
+	[[ $output != *"what it had added is removed"* ]]
+	grep -qx 'bridge xenbr0 ip' "$HETMIG_STATE_DIR/net/net.state"
+	[ "$(grep -cv '^#' "$HETMIG_STATE_DIR/net/net.state")" -eq 1 ]
+	run -0 net down
 	same_as "$BATS_TEST_TMPDIR/before"
+}
+
+@test "bad: a failure at any line of up's ip -batch removes what the lines before made" {
+	snapshot "$BATS_TEST_TMPDIR/before"
+	fail_every_batch_line "$BATS_TEST_TMPDIR/before" down up
 	[ ! -e "$HETMIG_STATE_DIR/net/net.state" ]
 }
 
@@ -454,15 +481,146 @@ refuses() {
 	[ -e "$HETMIG_STATE_DIR/net/lock" ]
 }
 
+@test "bad: a lock left by a killed net.sh says so, and changes nothing" {
+	local gone
+	sh -c 'exit 0' &
+	gone=$!
+	wait "$gone"
+	mkdir -p "$HETMIG_STATE_DIR/net"
+	echo "$gone" >"$HETMIG_STATE_DIR/net/lock"
+	snapshot "$BATS_TEST_TMPDIR/before"
+	run -2 net up
+	[ "$output" = "net.sh: '$HETMIG_STATE_DIR/net/lock' was left by net.sh $gone, which is no longer running: remove it, then run net.sh again" ]
+	run -2 net down
+	same_as "$BATS_TEST_TMPDIR/before"
+	[ "$(cat "$HETMIG_STATE_DIR/net/lock")" = "$gone" ]
+}
+
 @test "usage errors exit 2" {
 	run -2 net
 	[[ $output == usage:* ]]
 	run -2 net frob
-	[ "$output" = "net.sh: unknown command 'frob' (want up, down, status, check or guest-config)" ]
+	[ "$output" = "net.sh: unknown command 'frob' (want up, down, status, check, guest-config, attach or detach)" ]
 	run -2 net up extra
 	[ "$output" = "net.sh: 'up' takes no argument" ]
 	run -2 net check 1.2.3.4 5.6.7.8
 	run -2 ip netns exec "$D0" "$BASH" "$NET_SH" -x up
 	run -0 ip netns exec "$D0" "$BASH" "$NET_SH" -h
 	[[ $output == usage:* ]]
+}
+
+@test "interrupted: at every change of up, killed or stopped, down restores dom0" {
+	snapshot "$BATS_TEST_TMPDIR/before"
+	interrupt_every_step "$BATS_TEST_TMPDIR/before" down up
+}
+
+@test "guests: a Xen vif, a QEMU tap and an LXC veth on one bridge reach each other, and upstream through NAT" {
+	guests_setup
+	guest_ip "$QG" 192.168.1.103/24 192.168.1.101
+	guest_ip "$LX" 192.168.1.104/24 192.168.1.101
+	snapshot "$BATS_TEST_TMPDIR/before"
+	run -0 net up
+	attach_vif
+	run -0 net attach tapq0
+	[ "$output" = "net.sh: attached 'tapq0' to 'xenbr0'"$'\n'"net.sh: set 'tapq0' up" ]
+	run -0 net attach lxc0
+	run -0 net attach lxc0
+	[ "$output" = "net.sh: nothing to do: 'lxc0' is already on 'xenbr0'" ]
+	all_reach "$GU $QG $LX" "192.168.1.102 192.168.1.103 192.168.1.104 198.51.100.2 203.0.113.1"
+	# Upstream sees dom0's address only.
+	ping_fails "$UP" 192.168.1.103
+	run -0 net status
+	[[ $output == *"info     ports       vif1.0 tapq0 lxc0"* ]]
+	[[ $output == *"info     attached    tapq0 on xenbr0, lxc0 on xenbr0"* ]]
+	# down refuses for the Xen guest's vif, which no record put there.
+	run -2 net down
+	[ "$output" = "net.sh: bridge 'xenbr0' still has ports (vif1.0): stop or detach the guests first" ]
+	detach_vif
+	# What attach did, down undoes.
+	run -0 net down
+	[[ $output == *"net.sh: undid '@lxc0 port xenbr0 lxc0'"* ]]
+	same_as "$BATS_TEST_TMPDIR/before"
+}
+
+@test "attach and detach: a link on the bridge and back, exactly" {
+	guests_setup
+	run -0 net up
+	snapshot "$BATS_TEST_TMPDIR/up"
+	run -0 net attach tapq0
+	grep -qx '@tapq0 port xenbr0 tapq0' "$HETMIG_STATE_DIR/net/net.state"
+	grep -qx '@tapq0 up tapq0' "$HETMIG_STATE_DIR/net/net.state"
+	[ "$(ip -n "$D0" -o link show master xenbr0 | wc -l)" -eq 1 ]
+	run -0 net detach tapq0
+	[ "$output" = "net.sh: undid '@tapq0 up tapq0'"$'\n'"net.sh: undid '@tapq0 port xenbr0 tapq0'" ]
+	same_as "$BATS_TEST_TMPDIR/up"
+	run -0 net detach tapq0
+	[ "$output" = "net.sh: nothing to do: no record of 'attach tapq0' in '$HETMIG_STATE_DIR/net'" ]
+	# A link that was up before attach stays up after detach.
+	ip -n "$D0" link set lxc0 up
+	snapshot "$BATS_TEST_TMPDIR/lxc-up"
+	run -0 net attach lxc0
+	[ "$output" = "net.sh: attached 'lxc0' to 'xenbr0'" ]
+	run -0 net detach lxc0
+	same_as "$BATS_TEST_TMPDIR/lxc-up"
+	run -0 net down
+}
+
+@test "attach: a guest's tap that went away is nothing to undo" {
+	guests_setup
+	run -0 net up
+	run -0 net attach tapq0
+	kill "$RELAY_PID"
+	wait "$RELAY_PID" || true
+	ip -n "$D0" tuntap del dev tapq0 mode tap
+	run -0 net detach tapq0
+	[ ! -e "$HETMIG_STATE_DIR/net/net.state" ] || ! grep -q tapq0 "$HETMIG_STATE_DIR/net/net.state"
+	run -0 net down
+}
+
+@test "attach: refuses what is not a guest's link, in one line, changing nothing" {
+	guests_setup
+	run -0 net up
+	ip -n "$D0" link add br-other type bridge
+	ip -n "$D0" link add lxc1 type veth peer name lxc1p
+	ip -n "$D0" link set lxc1 master br-other
+	ip -n "$D0" link add lxc2 type veth peer name lxc2p
+	ip -n "$D0" addr add 10.9.9.9/24 dev lxc2
+	snapshot "$BATS_TEST_TMPDIR/before"
+	run -2 net attach nosuch0
+	[ "$output" = "net.sh: 'nosuch0' not found" ]
+	run -2 net attach up0
+	[ "$output" = "net.sh: 'up0' is the uplink" ]
+	run -2 net attach lo
+	[ "$output" = "net.sh: 'lo' cannot be a guest's link" ]
+	run -2 net attach br-other
+	[ "$output" = "net.sh: 'br-other' is a bridge: attach takes a guest's link" ]
+	run -2 net attach lxc1
+	[ "$output" = "net.sh: 'lxc1' is a port of 'br-other'" ]
+	run -2 net attach lxc2
+	[ "$output" = "net.sh: 'lxc2' has the address '10.9.9.9/24': a guest's link carries no address of dom0" ]
+	run -2 net attach 'a/b'
+	[ "$output" = "net.sh: 'a/b' is not an interface name" ]
+	run -2 net attach lxc0 10
+	[ "$output" = "net.sh: VLAN '10' is not in VLANS" ]
+	run -2 net attach lxc0 192.168.1.103
+	[ "$output" = "net.sh: '192.168.1.103': attach with an address is for MODE=route" ]
+	run -2 net attach lxc0 x
+	[ "$output" = "net.sh: 'x' is neither a VLAN id nor an IPv4 address" ]
+	run -2 net attach
+	[ "$output" = "net.sh: 'attach' takes an interface and at most one more argument" ]
+	run -2 net detach
+	[ "$output" = "net.sh: 'detach' takes one interface" ]
+	same_as "$BATS_TEST_TMPDIR/before"
+	run -0 net down
+	run -2 net attach lxc0
+	[ "$output" = "net.sh: bridge 'xenbr0' not found: run 'net.sh up' first" ]
+}
+
+@test "interrupted: at every change of attach, killed or stopped, detach restores dom0" {
+	guests_setup
+	run -0 net up
+	snapshot "$BATS_TEST_TMPDIR/up"
+	interrupt_every_step "$BATS_TEST_TMPDIR/up" "detach tapq0" attach tapq0
+	fail_every_batch_line "$BATS_TEST_TMPDIR/up" "detach tapq0" attach tapq0
+	run -0 net down
 }
