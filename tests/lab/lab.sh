@@ -139,7 +139,8 @@ module_path() {
 # ip and bridge (busybox's ip knows no "type bridge", -d or master),
 # iptables (nf_tables backend) with its extensions, xenstore-read and
 # -write for /etc/xen/scripts/vif-bridge, and the modules for a bridge, a
-# vif backend, a veth pair and NAT, whose file names ROOT/lab/net-modules
+# vif backend, a veth pair, NAT and 802.1q VLANs (net-modes), whose file
+# names ROOT/lab/net-modules
 # lists in load order.  The tools go to /usr/sbin and /usr/bin, after
 # busybox's /bin in dom0's PATH, so other scenarios see what they saw.
 net_tools() {
@@ -178,7 +179,7 @@ net_tools() {
 	done
 	: >"$root/lab/net-modules"
 	for m in bridge xen-netback veth nf_tables nft_compat nft_chain_nat nft_nat \
-		nft_masq nft_ct xt_MASQUERADE xt_conntrack xt_nat; do
+		nft_masq nft_ct xt_MASQUERADE xt_conntrack xt_nat 8021q; do
 		deps=$(modprobe -S "$kv" --show-depends "$m") || die "kernel $kv has no module '$m'"
 		while read -r word f _; do
 			[ "$word" = insmod ] || continue
