@@ -441,30 +441,33 @@ forwarding() {
 # uplink_resolve: set UPLINK_DEV from UPLINK; with 'auto', the device of the
 # first default route.  Returns 1 (UPLINK_DEV empty) when there is none.
 uplink_resolve() {
-	local words
-	local i
 	UPLINK_DEV=
 	if [ "${CONF[UPLINK]}" != auto ]; then
 		UPLINK_DEV=${CONF[UPLINK]}
 		return 0
 	fi
-	read -ra words < <(ip -4 -o route show default 2>/dev/null) || return 1
-	for ((i = 0; i + 1 < ${#words[@]}; i++)); do
-		if [ "${words[i]}" = dev ]; then
-			UPLINK_DEV=${words[i + 1]}
-			return 0
-		fi
-	done
-	return 1
+	UPLINK_DEV=$(route_word dev "$(first_default)")
+	[ -n "$UPLINK_DEV" ]
+}
+
+# first_default: dom0's first IPv4 default route, as ip prints it.
+first_default() {
+	ip -4 -o route show default 2>/dev/null | head -n 1
 }
 
 # default_gateway: print the gateway of dom0's first default route, if any.
 default_gateway() {
+	route_word via "$(first_default)"
+}
+
+# route_word KEY ROUTE: print the word after KEY in ROUTE (a route as ip
+# prints it: "dev", "via", ...), if it has one.
+route_word() {
 	local words
 	local i
-	read -ra words < <(ip -4 -o route show default 2>/dev/null) || return 0
+	read -ra words <<<"$2"
 	for ((i = 0; i + 1 < ${#words[@]}; i++)); do
-		if [ "${words[i]}" = via ]; then
+		if [ "${words[i]}" = "$1" ]; then
 			printf '%s\n' "${words[i + 1]}"
 			return 0
 		fi
@@ -525,15 +528,7 @@ route_on() {
 
 # route_dev ROUTE: print the device ROUTE goes through.
 route_dev() {
-	local words
-	local i
-	read -ra words <<<"$1"
-	for ((i = 0; i + 1 < ${#words[@]}; i++)); do
-		if [ "${words[i]}" = dev ]; then
-			printf '%s\n' "${words[i + 1]}"
-			return 0
-		fi
-	done
+	route_word dev "$1"
 }
 
 # routes_to ADDR: print the routes whose destination is ADDR (a host).
