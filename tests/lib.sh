@@ -11,6 +11,9 @@
 #                                 CMD exits 2 with exactly one stderr line
 #                                 matching REGEX and nothing on stdout
 #   summary NAME                  "NAME: N passed, M failed"; status 0 or 1
+#   expect_golden NAME WANT GOLDEN CMD...
+#                                 CMD exits WANT and prints the file GOLDEN
+#                                 exactly (UPDATE_GOLDEN=1 rewrites it)
 #   setup_fake                    a fresh state for the xl test double of
 #                                 tests/featmin/fake-bin, and $tmp/t1.cfg
 
@@ -84,4 +87,21 @@ setup_fake() {
 	rm -f "$tmp/xlstate"/* "$tmp/console"/*
 	export FAKE_XL_DIR=$tmp/xlstate HETMIG_CONSOLE_DIR=$tmp/console
 	printf 'name = "t1"\ntype = "pvh"\nkernel = "/boot/vmlinuz"\n' >"$tmp/t1.cfg"
+}
+
+expect_golden() {
+	local name=$1
+	local want=$2
+	local golden=$3
+	local rc=0
+	shift 3
+	"$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	[ -z "${UPDATE_GOLDEN:-}" ] || cp "$tmp/out" "$golden"
+	if [ "$rc" -ne "$want" ]; then
+		not_ok "golden $name: exit $rc, want $want: $(head -c 300 "$tmp/err")"
+	elif ! diff -u "$golden" "$tmp/out" >&2; then
+		not_ok "golden $name: output differs"
+	else
+		ok
+	fi
 }

@@ -33,19 +33,13 @@ build_xlcheck() {
 golden() {
 	local name=$1
 	local want_rc=$2
-	local rc=0
 	shift 2
-	(cd "$raw" && "$featcmp" "$@") >"$tmp/out" 2>"$tmp/err" || rc=$?
-	if [ -n "${UPDATE_GOLDEN:-}" ]; then
-		cp "$tmp/out" "$here/golden/$name"
-	fi
-	if [ "$rc" -ne "$want_rc" ]; then
-		not_ok "golden $name: exit $rc, want $want_rc: $(head -c 300 "$tmp/err")"
-	elif ! diff -u "$here/golden/$name" "$tmp/out" >&2; then
-		not_ok "golden $name: output differs"
-	else
-		ok
-	fi
+	expect_golden "$name" "$want_rc" "$here/golden/$name" in_fixtures "$@"
+}
+
+# in_fixtures ARGS...: featcmp ARGS in the fixture directory.
+in_fixtures() {
+	(cd "$raw" && "$featcmp" "$@")
 }
 
 # expect_usage NAME ARGS...: exit 2 with the usage on stderr, no data.

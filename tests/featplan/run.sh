@@ -44,21 +44,10 @@ plan() {
 golden() {
 	local name=$1
 	local want_rc=$2
-	local rc=0
 	shift 2
-	plan "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
-	if [ -n "${UPDATE_GOLDEN:-}" ]; then
-		cp "$tmp/out" "$here/golden/$name"
-	fi
-	if [ "$rc" -ne "$want_rc" ]; then
-		not_ok "golden $name: exit $rc, want $want_rc: $(head -c 300 "$tmp/err")"
-	elif [ -s "$tmp/err" ]; then
-		not_ok "golden $name: talk on stderr: $(head -c 300 "$tmp/err")"
-	elif ! diff -u "$here/golden/$name" "$tmp/out" >&2; then
-		not_ok "golden $name: output differs"
-	else
-		ok
-	fi
+	expect_golden "$name" "$want_rc" "$here/golden/$name" plan "$@"
+	# featplan's warnings go in the plan, never on stderr.
+	expect "golden $name: nothing on stderr" "" "$(head -c 300 "$tmp/err")"
 }
 
 goldens() {

@@ -161,19 +161,14 @@ t_trap() {
 golden() {
 	local name=$1
 	local want_rc=$2
-	local rc=0
 	shift 2
-	(cd "$fix" && "$featscan" "$@") <"$here/console.txt" >"$tmp/out" 2>"$tmp/err" || rc=$?
-	if [ -n "${UPDATE_GOLDEN:-}" ]; then
-		cp "$tmp/out" "$here/golden/$name"
-	fi
-	if [ "$rc" -ne "$want_rc" ]; then
-		not_ok "golden $name: exit $rc, want $want_rc: $(head -c 300 "$tmp/err")"
-	elif ! diff -u "$here/golden/$name" "$tmp/out" >&2; then
-		not_ok "golden $name: output differs"
-	else
-		ok
-	fi
+	expect_golden "$name" "$want_rc" "$here/golden/$name" in_fixtures "$@"
+}
+
+# in_fixtures ARGS...: featscan ARGS in the fixture directory, reading
+# console.txt.
+in_fixtures() {
+	(cd "$fix" && "$featscan" "$@") <"$here/console.txt"
 }
 
 # Real 5.x and 6.x lines of programs whose files are not at hand: the
