@@ -565,7 +565,7 @@ name_faults() {
 	grep '^trial.sh: fault: ' "$work/rehearsal.log" | sed 's/^trial.sh: fault: //' \
 		>"$work/faults" || true
 	[ -s "$work/faults" ] || return 0
-	if scan=$(command -v featscan || bin featscan 2>/dev/null) && [ -x "$scan" ] &&
+	if scan=$(bin featscan 2>/dev/null) &&
 		"$scan" --trap "${programs[@]}" <"$work/faults" >"$work/faults.named" 2>/dev/null; then
 		mapfile -t faults <"$work/faults.named"
 	else

@@ -72,16 +72,13 @@ is_ssh_target() {
 	is_host "$host"
 }
 
-# is_cpuid_value VALUE: a cpuid= value as hetmig passes it to xl create:
-# the libxl form "host,NAME=VALUE,..." or the legacy list text
-# [ "LEAF[,SUBLEAF]:REG=BITS,...", ... ].  This is a grammar check, so
-# that no quote, backslash or newline can reach an xl config line; each
-# item's meaning is checked by the installed libxl in the C binaries.
+# is_cpuid_value VALUE: a cpuid= value as hetmig passes it to xl create
+# (the libxl form "host,NAME=VALUE,..." or the legacy list text), checked
+# where that fact lives: featcmp -e reads it with the C grammar, which
+# refuses any quote, backslash or newline that could end the string and
+# start another config line, and with the installed libxl, item by item.
 is_cpuid_value() {
-	local item='[A-Za-z0-9_.-]+=[A-Za-z0-9]+'
-	local leaf='"[0-9A-Fa-fx]+(,[0-9A-Fa-fx]+)?:e[a-d]x=[01xks]{32}(,e[a-d]x=[01xks]{32})*"'
-	[[ $1 =~ ^host(,$item)*$ ]] && return 0
-	[[ $1 =~ ^\[\ *$leaf(\ *,\ *$leaf)*\ *\]$ ]]
+	"$(hetmig_bin featcmp)" -e -- "$1" >/dev/null 2>&1
 }
 
 # is_uint VALUE: a decimal number (no sign, at most 9 digits), safe in

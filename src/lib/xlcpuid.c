@@ -500,8 +500,8 @@ const char *xl_cpuid_libxl_name(int f)
 }
 
 /*
- * The grammar of a value hetmig reads, the C twin of is_cpuid_value in
- * scripts/lib/common.sh: a value goes into xl configs and, through them,
+ * The grammar of a value hetmig reads (the scripts' is_cpuid_value asks
+ * it through featcmp -e): a value goes into xl configs and, through them,
  * to xl, so nothing but these characters may reach it.  libxl alone is
  * not enough: it takes "avx=0\"" or a register string of 32 bytes of
  * anything as valid.

@@ -86,8 +86,8 @@ struct xl_item {
  * or the legacy list form as xl_cpuid_render writes it ("[ \"0x00000007,
  * 0:ebx=...\", ... ]"); "" is no value (xl ignores it).
  *
- * VALUE must first match the grammar of is_cpuid_value (scripts/lib/
- * common.sh): items NAME=VALUE of [A-Za-z0-9_.-] and [A-Za-z0-9], legacy
+ * VALUE must first match hetmig's grammar (the scripts' is_cpuid_value
+ * asks it through featcmp -e): items NAME=VALUE of [A-Za-z0-9_.-] and [A-Za-z0-9], legacy
  * items of 32 characters [01xks] per register, spaces only around list
  * items; no quote, backslash or control character can get through.  Then
  * every item is checked with the installed libxl, as xl parses it.
