@@ -476,8 +476,6 @@ run_analysis() {
 	local current
 	local -a extra=()
 	current=$("$(bin xlcfg)" get -- "$cfg" cpuid 2>/dev/null || true)
-	current=${current#host}
-	current=${current#,}
 	[ -z "$current" ] || extra=(-e "$current")
 	act "analysing what '$vm' needs with featmin and the '$workload' workload"
 	HETMIG_WORKLOAD=$workload "$(bin featmin)" -p "$work/vm.json" \

@@ -624,6 +624,13 @@ static void add_items(char **extra, struct fset *hidden, const char *list)
 
 	for (tok = strtok_r(copy, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
+		/*
+		 * A whole libxl-form value ("host,rdtscp=0", a VM's current
+		 * line as xlcfg prints it) is taken as its items: every line
+		 * featmin writes starts with host already.
+		 */
+		if (tok == copy && strcmp(tok, "host") == 0)
+			continue;
 		eq = strchr(tok, '=');
 		if (eq == NULL || eq == tok || eq[1] == '\0' ||
 		    strchr(eq + 1, '=') != NULL)

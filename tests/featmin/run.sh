@@ -757,6 +757,26 @@ EOF
 	fi
 }
 
+# -e takes a VM's whole current line too: its leading "host" is dropped,
+# the rest are the items (migrate-prep passes the line as xlcfg reads it).
+test_extra_value() {
+	local a
+	local b
+	rm -f "$tmp/t-items" "$tmp/t-value"
+	expect_rc "-e rdtscp=0" 0 env NEEDS='' TRACE="$tmp/t-items" \
+		"$featmin" -p "$lab_a" -e rdtscp=0 -o names -- "$tmp/sim"
+	expect_rc "-e host,rdtscp=0" 0 env NEEDS='' TRACE="$tmp/t-value" \
+		"$featmin" -p "$lab_a" -e host,rdtscp=0 -o names -- "$tmp/sim"
+	touch "$tmp/t-items" "$tmp/t-value"
+	a=$(cut -d' ' -f2 "$tmp/t-items")
+	b=$(cut -d' ' -f2 "$tmp/t-value")
+	expect "-e host,rdtscp=0: the same trials as -e rdtscp=0" "$a" "$b"
+	expect_grep "-e host,rdtscp=0: rdtscp hidden in every trial" '^[0-9]+ host,.*rdtscp=0' "$tmp/t-value"
+	expect_rc "-e host alone: no item" 0 env NEEDS='' "$featmin" -p "$lab_a" -e host -o names -- "$tmp/sim"
+	expect_error "-e: host later in the list is an item" "^featmin: bad cpuid item 'host'" \
+		"$featmin" -p "$lab_a" -e rdtscp=0,host -- "$tmp/sim"
+}
+
 # --scan: what featscan found used blind is kept exposed, never searched:
 # a masked trial cannot show it unneeded (the mask does not stop the
 # instruction).  The scan is featscan's policy JSON, made here by hand.
@@ -806,6 +826,7 @@ main() {
 	test_usage
 	test_fails_on
 	test_scan
+	test_extra_value
 	test_trial_sh
 	test_trial_sh_signal
 	test_vm_sh
