@@ -17,6 +17,10 @@
 #   guest_log NAME                  the console so far
 #   guest_destroy NAME              destroy if it runs (always safe)
 #   on_b COMMAND-LINE               run on host B (two-host scenarios)
+#   load_net_modules                the modules /lab/net-modules lists, in
+#                                   order (the net scenarios); exit 2 when
+#                                   the bridge, netback or NAT ones are not
+#                                   loaded
 #   check COND-CMD... -- MESSAGE    count an assertion
 #   finish                          exit 0 if every check passed, else 1
 # Every guest a scenario starts is destroyed when it exits.
@@ -109,6 +113,16 @@ wait_marker() {
 guest_destroy() {
 	xl list "$1" >/dev/null 2>&1 && xl destroy "$1"
 	return 0
+}
+
+load_net_modules() {
+	local m
+	while read -r m; do
+		insmod "/lib/modules/net/$m" || say "insmod $m failed"
+	done </lab/net-modules
+	for m in bridge xen_netback nf_tables nf_nat nf_conntrack; do
+		[ -d "/sys/module/$m" ] || { say "module $m is not loaded"; exit 2; }
+	done
 }
 
 on_b() {

@@ -58,12 +58,7 @@ upstream_count() {
 		awk -v s="$1" '$8 == s { print $1 }'
 }
 
-while read -r m; do
-	insmod "/lib/modules/net/$m" || say "insmod $m failed"
-done </lab/net-modules
-for m in bridge xen_netback nf_tables nf_nat nf_conntrack; do
-	[ -d "/sys/module/$m" ] || { say "module $m is not loaded"; exit 2; }
-done
+load_net_modules
 
 # The uplink: a veth whose other end is in a namespace "upstream", the
 # LAN's router, on the same LAN as dom0 (route mode puts the guests there).

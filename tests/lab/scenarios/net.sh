@@ -41,12 +41,7 @@ show_logs() {
 	cat /var/log/xen/xl-netg.log 2>/dev/null
 }
 
-while read -r m; do
-	insmod "/lib/modules/net/$m" || say "insmod $m failed"
-done </lab/net-modules
-for m in bridge xen_netback nf_tables nf_nat nf_conntrack; do
-	[ -d "/sys/module/$m" ] || { say "module $m is not loaded"; exit 2; }
-done
+load_net_modules
 
 # The uplink: a veth whose other end is in a namespace "upstream" that has
 # no route to the LAN, so that only NAT brings the guest's pings back.
